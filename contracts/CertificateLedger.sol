@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {CreditLines} from "./CreditLines.sol";
+import {MemberRegistry} from "./MemberRegistry.sol";
+
+/**
+ * @title CertificateLedger
+ * @notice Digital payable certificates: a core enterprise's confirmed payable, issued
+ * against an invoice, split and passed down the supply chain by its holders, and paid
+ * by the core enterprise (the obligor) at maturity to whoever holds the pieces.
+ *
+ * Certificates are ERC-721 tokens. A certificate's face value never changes: a split
+ * retires the parent and creates children, so each issuance grows a clean tree whose
+ * live leaves always sum to the issued face value. Every movement passes one gate in
+ * {_update}: the ledger is not paused, neither party is frozen, the receiver is an
+ * active member, and the certificate is active.
+ *
+ * Amounts are integers in minor units (1 = CNY 0.01). Dates are days since
+ * 1970-01-01 UTC.
+ */
+contract CertificateLedger is ERC721, CreditLines {
+    enum CertificateStatus {
+        None,
+        Pending,
+        Active,
+        Split,
+        Cancelled,
+        Financed,
+        Settled,
+        Overdue
+    }
+
+    /**
+     * @dev Everything about a certificate in one storage slot, so that creating one
+     * costs a single new slot. The holder is a member index (see {MemberRegistry});
+     * a retired certificate keeps its last holder. Children of a split are the
+     * consecutive ids `firstChildId` to `firstChildId + childCount - 1`.
+     */
+    struct Certificate {
+        uint32 holderIndex;
+        uint64 faceValue;
+        uint40 rootId;
+        uint40 parentId;
+        uint40 firstChildId;
+        uint16 hops;
+        uint8 childCount;
+        CertificateStatus status;
+        bool frozen;
+    }
+
+    struct Issuance {
+        address obligor;
+        uint32 maturityDay;
+        uint40 rootId;
+    }
+
+    /// @notice One part of a split: `amount` minor units to `to`.
+    struct Part {
+        address to;
+        uint256 amount;
+    }
+
+    /// @notice Everything the ledger records about one certificate.
+    struct CertificateView {
+        uint256 id;
+        uint256 faceValue;
+        address obligor;
+        address holder;
+        address lastHolder;
+        uint256 maturityDay;
+        uint256 rootId;
+        uint256 parentId;
+        uint256 hops;
+        bytes32 documentHash;
+        CertificateStatus status;
+        bool frozen;
+        uint256 firstChildId;
+        uint256 childCount;
+    }
+
+    uint256 public constant MIN_PARTS = 2;
+    uint256 public constant MAX_PARTS = 100;
+    uint256 public constant MAX_TENOR_DAYS = 365;
+    uint256 public constant MAX_FACE_VALUE = type(uint64).max;
+
+    mapping(uint256 id => Certificate) private _certificates;
+    mapping(address holder => uint256) private _holdingCounts;
+    mapping(uint256 rootId => bytes32) private _documentOf;
+    mapping(bytes32 documentHash => Issuance) private _issuances;
+    // Packed in one slot, read once by every issuance and movement.
+    uint40 private _nextId = 1;
+    uint16 private _maxHops;
+    bool private _paused;
+
+    event CertificateIssued(
+        uint256 indexed id,
+        address indexed obligor,
+        address indexed holder,
+        uint256 faceValue,
+        uint256 maturityDay,
+        bytes32 documentHash
+    );
+    event CertificateAccepted(uint256 indexed id, address indexed holder);
+    event CertificateRejected(uint256 indexed id, address indexed holder);
+    event CertificateCancelled(uint256 indexed id, address indexed obligor);
+    /// @dev Children are `firstChildId`, `firstChildId + 1`, ..., one per amount; their
+    /// holders are in the ERC-721 {Transfer} events of the same transaction.
+    event CertificateSplit(
+        uint256 indexed parentId,
+        uint256 indexed rootId,
+        address indexed holder,
+        uint256 firstChildId,
+        uint256[] amounts
+    );
+    event CertificateFrozen(uint256 indexed id);
+    event CertificateUnfrozen(uint256 indexed id);
+    event HopLimitSet(uint256 maxHops);
+    event Paused(address account);
+    event Unpaused(address account);
+
+    /// @dev Reverts while the operator has paused the ledger.
+    modifier whenNotPaused() {
+        _requireNotPaused();
+        _;
+    }
+
+    constructor(address operator) ERC721("scf-chain payable certificate", "SCFC") MemberRegistry(operator) {}
+
+    // Issuance
+
+    /**
+     * @notice Issues a certificate of `faceValue` to supplier `holder`, payable by the
+     * caller on `maturityDay`, against the document whose hash is `documentHash`.
+     * The certificate is pending until the holder accepts it.
+     *
+     * Emits a {CertificateIssued} event.
+     *
+     * Requirements:
+     * - the caller is an active core enterprise and `holder` an active supplier;
+     * - `faceValue` is positive and within the caller's available credit;
+     * - `maturityDay` is between today and one year from today;
+     * - `documentHash` has never backed an issuance.
+     */
+    function issue(
+        address holder,
+        uint256 faceValue,
+        uint256 maturityDay,
+        bytes32 documentHash
+    ) external whenNotPaused returns (uint256 id) {
+        _requireActiveMember(msg.sender, MemberRole.CoreEnterprise);
+        _requireActiveMember(holder, MemberRole.Supplier);
+        if (faceValue == 0) revert ZeroFaceValue();
+        if (faceValue > MAX_FACE_VALUE) revert FaceValueTooLarge(faceValue, MAX_FACE_VALUE);
+        uint256 today = block.timestamp / 1 days;
+        if (maturityDay < today) revert MaturityInPast(maturityDay, today);
+        if (maturityDay > today + MAX_TENOR_DAYS) revert MaturityTooFar(maturityDay, today + MAX_TENOR_DAYS);
+        if (documentHash == bytes32(0)) revert EmptyDocumentHash();
+        uint256 usedBy = _issuances[documentHash].rootId;
+        if (usedBy != 0) revert DocumentAlreadyUsed(documentHash, usedBy);
+        _drawCredit(msg.sender, faceValue);
+
+        id = _nextId;
+        _nextId = uint40(id + 1);
+        _issuances[documentHash] = Issuance({
+            obligor: msg.sender,
+            maturityDay: uint32(maturityDay),
+            rootId: uint40(id)
+        });
+        _documentOf[id] = documentHash;
+        _certificates[id] = Certificate({
+            holderIndex: 0,
+            faceValue: uint64(faceValue),
+            rootId: uint40(id),
+            parentId: 0,
+            firstChildId: 0,
+            hops: 0,
+            childCount: 0,
+            status: CertificateStatus.Pending,
+            frozen: false
+        });
+        _mint(holder, id);
+        emit CertificateIssued(id, msg.sender, holder, faceValue, maturityDay, documentHash);
+    }
+
+    /**
+     * @notice Accepts pending certificate `id`, which makes it active.
+     *
+     * Emits a {CertificateAccepted} event.
+     *
+     * Requirements:
+     * - the caller is the certificate's receiver and an active member.
+     */
+    function accept(uint256 id) external whenNotPaused {
+        _requirePendingFor(id, msg.sender);
+        _certificates[id].status = CertificateStatus.Active;
+        emit CertificateAccepted(id, msg.sender);
+    }
+
+    /**
+     * @notice Rejects pending certificate `id`: it is cancelled and the obligor's credit
+     * is given back.
+     *
+     * Emits a {CertificateRejected} event.
+     *
+     * Requirements:
+     * - the caller is the certificate's receiver and an active member.
+     */
+    function reject(uint256 id) external whenNotPaused {
+        _requirePendingFor(id, msg.sender);
+        _cancel(id);
+        emit CertificateRejected(id, msg.sender);
+    }
+
+    /**
+     * @notice Cancels certificate `id` while it is still pending, giving the credit back.
+     *
+     * Emits a {CertificateCancelled} event.
+     *
+     * Requirements:
+     * - the caller is the certificate's obligor and an active member;
+     * - the certificate is pending and not frozen.
+     */
+    function cancel(uint256 id) external whenNotPaused {
+        Certificate memory cert = _requireStatus(id, CertificateStatus.Pending);
+        if (cert.frozen) revert CertificateIsFrozen(id);
+        if (_obligorOf(cert.rootId) != msg.sender) revert NotCertificateObligor(id, msg.sender);
+        _requireActive(msg.sender);
+        _cancel(id);
+        emit CertificateCancelled(id, msg.sender);
+    }
+
+    // Movement
+
+    /**
+     * @notice Splits certificate `id` into 2 to 100 new certificates, one per part.
+     * The parent is retired; parts may go back to the caller.
+     *
+     * Emits a {CertificateSplit} event and an ERC-721 {Transfer} for each movement.
+     *
+     * Requirements:
+     * - the caller is an active member holding the certificate, which is active and not frozen;
+     * - every part is positive and goes to an eligible member;
+     * - the parts sum exactly to the certificate's face value.
+     */
+    function split(uint256 id, Part[] calldata parts) external returns (uint256 firstChildId) {
+        uint256 count = parts.length;
+        if (count < MIN_PARTS || count > MAX_PARTS) revert InvalidPartCount(count);
+        Certificate memory parent = _requireMovable(id, msg.sender);
+        uint256 faceValue = parent.faceValue;
+        firstChildId = _nextId;
+
+        uint256[] memory amounts = new uint256[](count);
+        uint256 sum;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 amount = parts[i].amount;
+            if (amount == 0) revert ZeroPartAmount(i);
+            // A part above the face value cannot sum right; rejecting it here also keeps the sum from overflowing.
+            if (amount > faceValue) revert SplitSumMismatch(id, faceValue, amount);
+            sum += amount;
+            amounts[i] = amount;
+            _createChild(id, parent, msg.sender, parts[i].to, amount, firstChildId + i);
+        }
+        if (sum != faceValue) revert SplitSumMismatch(id, faceValue, sum);
+        _retire(id, parent, msg.sender, firstChildId, amounts);
+    }
+
+    /**
+     * @notice Pays `amount` of certificate `id` to `to`: the certificate is split into
+     * the remainder, which stays with the caller, and the part, which goes to `to`.
+     *
+     * Emits a {CertificateSplit} event and an ERC-721 {Transfer} for each movement.
+     *
+     * Requirements:
+     * - the caller is an active member holding the certificate, which is active and not frozen;
+     * - `amount` is positive and less than the face value;
+     * - `to` is an eligible member.
+     */
+    function transferPart(uint256 id, address to, uint256 amount) external returns (uint256 remainderId, uint256 partId) {
+        Certificate memory parent = _requireMovable(id, msg.sender);
+        if (amount == 0) revert ZeroPartAmount(1);
+        if (amount >= parent.faceValue) revert PartNotLessThanFace(id, parent.faceValue, amount);
+        remainderId = _nextId;
+        partId = remainderId + 1;
+
+        uint256[] memory amounts = new uint256[](2);
+        amounts[0] = parent.faceValue - amount;
+        amounts[1] = amount;
+        _createChild(id, parent, msg.sender, msg.sender, amounts[0], remainderId);
+        _createChild(id, parent, msg.sender, to, amount, partId);
+        _retire(id, parent, msg.sender, remainderId, amounts);
+    }
+
+    // Operator controls
+
+    /**
+     * @notice Freezes certificate `id`, for example under a court order: it cannot move
+     * or change until unfrozen.
+     *
+     * Emits a {CertificateFrozen} event.
+     */
+    function freezeCertificate(uint256 id) external onlyRole(OPERATOR_ROLE) {
+        _requireExists(id);
+        _certificates[id].frozen = true;
+        emit CertificateFrozen(id);
+    }
+
+    /**
+     * @notice Lifts the freeze on certificate `id`.
+     *
+     * Emits a {CertificateUnfrozen} event.
+     */
+    function unfreezeCertificate(uint256 id) external onlyRole(OPERATOR_ROLE) {
+        _requireExists(id);
+        _certificates[id].frozen = false;
+        emit CertificateUnfrozen(id);
+    }
+
+    /**
+     * @notice Sets the penetration limit: the most hops a certificate's value may make
+     * from the first holder. Zero means no limit.
+     *
+     * Emits a {HopLimitSet} event.
+     */
+    function setMaxHops(uint16 newMaxHops) external onlyRole(OPERATOR_ROLE) {
+        _maxHops = newMaxHops;
+        emit HopLimitSet(newMaxHops);
+    }
+
+    /**
+     * @notice Stops every issuance and movement on the ledger.
+     *
+     * Emits a {Paused} event.
+     */
+    function pause() external onlyRole(OPERATOR_ROLE) {
+        if (_paused) revert LedgerPaused();
+        _paused = true;
+        emit Paused(msg.sender);
+    }
+
+    /**
+     * @notice Resumes the ledger.
+     *
+     * Emits an {Unpaused} event.
+     */
+    function unpause() external onlyRole(OPERATOR_ROLE) {
+        if (!_paused) revert LedgerNotPaused();
+        _paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    /// @notice Whether the operator has paused the ledger.
+    function paused() external view returns (bool) {
+        return _paused;
+    }
+
+    // Reads
+
+    /// @notice Everything recorded about certificate `id`. Retired certificates have no holder.
+    function certificate(uint256 id) external view returns (CertificateView memory view_) {
+        Certificate memory cert = _requireExists(id);
+        bytes32 documentHash = _documentOf[cert.rootId];
+        Issuance memory issuance = _issuances[documentHash];
+        view_ = CertificateView({
+            id: id,
+            faceValue: cert.faceValue,
+            obligor: issuance.obligor,
+            holder: _ownerOf(id),
+            lastHolder: _memberAt(cert.holderIndex),
+            maturityDay: issuance.maturityDay,
+            rootId: cert.rootId,
+            parentId: cert.parentId,
+            hops: cert.hops,
+            documentHash: documentHash,
+            status: cert.status,
+            frozen: cert.frozen,
+            firstChildId: cert.firstChildId,
+            childCount: cert.childCount
+        });
+    }
+
+    /// @notice The ids from the parent of certificate `id` up to its root, nearest first.
+    function ancestry(uint256 id) external view returns (uint256[] memory ids) {
+        Certificate memory cert = _requireExists(id);
+        uint256 depth;
+        for (uint256 cursor = cert.parentId; cursor != 0; cursor = _certificates[cursor].parentId) ++depth;
+        ids = new uint256[](depth);
+        uint256 next = cert.parentId;
+        for (uint256 i = 0; i < depth; ++i) {
+            ids[i] = next;
+            next = _certificates[next].parentId;
+        }
+    }
+
+    /// @notice The ids of the certificates that certificate `id` was split into.
+    function children(uint256 id) external view returns (uint256[] memory ids) {
+        Certificate memory cert = _requireExists(id);
+        ids = new uint256[](cert.childCount);
+        for (uint256 i = 0; i < ids.length; ++i) ids[i] = cert.firstChildId + i;
+    }
+
+    /// @notice The root id of the issuance that `documentHash` backs, or 0 if none.
+    function issuanceOf(bytes32 documentHash) external view returns (uint256 rootId) {
+        return _issuances[documentHash].rootId;
+    }
+
+    /// @notice The id the next certificate will get.
+    function nextCertificateId() external view returns (uint256) {
+        return _nextId;
+    }
+
+    /// @notice The penetration limit; zero means none.
+    function maxHops() external view returns (uint256) {
+        return _maxHops;
+    }
+
+    /// @inheritdoc ERC721
+    function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
+        return super.supportsInterface(interfaceId);
+    }
+
+    // The gate
+
+    /**
+     * @dev The one gate every certificate movement passes, mint and burn included.
+     *
+     * Requirements:
+     * - the ledger is not paused;
+     * - a receiver is an active member that may hold certificates;
+     * - for a transfer between holders: the sender, and any approved caller, are active
+     *   members, the certificate is active and not frozen, and the hop limit holds.
+     */
+    function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
+        _requireNotPaused();
+        Certificate storage cert = _certificates[tokenId];
+        from = _ownerOf(tokenId);
+        uint32 toIndex;
+        if (to != address(0)) toIndex = _requireEligibleHolder(to).index;
+        if (from != address(0) && to != address(0)) {
+            _requireActive(from);
+            if (auth != address(0) && auth != from) _requireActive(auth);
+            if (cert.status != CertificateStatus.Active) {
+                revert CertificateWrongStatus(tokenId, uint8(cert.status), uint8(CertificateStatus.Active));
+            }
+            if (cert.frozen) revert CertificateIsFrozen(tokenId);
+            if (to != from) cert.hops = _nextHops(tokenId, cert.hops);
+        }
+        if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
+        if (from != address(0)) {
+            _approve(address(0), tokenId, address(0), false);
+            unchecked {
+                --_holdingCounts[from];
+            }
+        }
+        // A burn keeps the last holder on record; the caller retires the certificate.
+        if (to != address(0)) {
+            unchecked {
+                ++_holdingCounts[to];
+            }
+            cert.holderIndex = toIndex;
+        }
+        emit Transfer(from, to, tokenId);
+    }
+
+    /// @dev The holder of a live certificate; the zero address for a retired or unknown one.
+    function _ownerOf(uint256 tokenId) internal view override returns (address) {
+        Certificate storage cert = _certificates[tokenId];
+        if (cert.holderIndex == 0 || !_isLive(cert.status)) return address(0);
+        return _memberAt(cert.holderIndex);
+    }
+
+    /// @inheritdoc ERC721
+    function balanceOf(address owner) public view override returns (uint256) {
+        if (owner == address(0)) revert ERC721InvalidOwner(address(0));
+        return _holdingCounts[owner];
+    }
+
+    // Internals
+
+    /**
+     * @dev Creates active certificate `id` of `amount` under `parentId`, held by `to`.
+     * A part that leaves `holder` makes one more hop.
+     */
+    function _createChild(
+        uint256 parentId,
+        Certificate memory parent,
+        address holder,
+        address to,
+        uint256 amount,
+        uint256 id
+    ) private {
+        _certificates[id] = Certificate({
+            holderIndex: 0,
+            faceValue: uint64(amount),
+            rootId: parent.rootId,
+            parentId: uint40(parentId),
+            firstChildId: 0,
+            hops: to == holder ? parent.hops : _nextHops(parentId, parent.hops),
+            childCount: 0,
+            status: CertificateStatus.Active,
+            frozen: false
+        });
+        _mint(to, id);
+    }
+
+    /**
+     * @dev Retires certificate `id` into its children `firstChildId...` of `amounts`.
+     *
+     * Emits a {CertificateSplit} event.
+     */
+    function _retire(
+        uint256 id,
+        Certificate memory parent,
+        address holder,
+        uint256 firstChildId,
+        uint256[] memory amounts
+    ) private {
+        _burn(id);
+        Certificate storage cert = _certificates[id];
+        cert.status = CertificateStatus.Split;
+        cert.firstChildId = uint40(firstChildId);
+        cert.childCount = uint8(amounts.length);
+        _nextId = uint40(firstChildId + amounts.length);
+        emit CertificateSplit(id, parent.rootId, holder, firstChildId, amounts);
+    }
+
+    /// @dev Cancels pending certificate `id` and gives its obligor's credit back.
+    function _cancel(uint256 id) private {
+        _burn(id);
+        Certificate storage cert = _certificates[id];
+        cert.status = CertificateStatus.Cancelled;
+        _releaseCredit(_obligorOf(cert.rootId), cert.faceValue);
+    }
+
+    /// @dev The hop count after one more hop from `hops`, within the penetration limit.
+    function _nextHops(uint256 id, uint16 hops) private view returns (uint16) {
+        uint256 limit = _maxHops;
+        uint256 next = uint256(hops) + 1;
+        if (limit != 0 && next > limit) revert HopLimitExceeded(id, next, limit);
+        return uint16(next);
+    }
+
+    /// @dev Reverts unless `holder` may move certificate `id`; returns the certificate.
+    function _requireMovable(uint256 id, address holder) private view returns (Certificate memory cert) {
+        _requireNotPaused();
+        cert = _requireStatus(id, CertificateStatus.Active);
+        if (cert.frozen) revert CertificateIsFrozen(id);
+        if (_ownerOf(id) != holder) revert NotCertificateHolder(id, holder);
+        _requireActive(holder);
+    }
+
+    /// @dev Reverts unless certificate `id` is pending, unfrozen and received by active member `holder`.
+    function _requirePendingFor(uint256 id, address holder) private view {
+        Certificate memory cert = _requireStatus(id, CertificateStatus.Pending);
+        if (cert.frozen) revert CertificateIsFrozen(id);
+        if (_ownerOf(id) != holder) revert NotCertificateHolder(id, holder);
+        _requireActive(holder);
+    }
+
+    function _requireStatus(uint256 id, CertificateStatus status) private view returns (Certificate memory cert) {
+        cert = _requireExists(id);
+        if (cert.status != status) revert CertificateWrongStatus(id, uint8(cert.status), uint8(status));
+    }
+
+    function _requireExists(uint256 id) private view returns (Certificate memory cert) {
+        cert = _certificates[id];
+        if (cert.status == CertificateStatus.None) revert CertificateNotFound(id);
+    }
+
+    /// @dev Whether a certificate of `status` is held by someone: not yet retired.
+    function _isLive(CertificateStatus status) private pure returns (bool) {
+        return status == CertificateStatus.Pending || status == CertificateStatus.Active
+            || status == CertificateStatus.Financed || status == CertificateStatus.Overdue;
+    }
+
+    function _requireNotPaused() private view {
+        if (_paused) revert LedgerPaused();
+    }
+
+    function _obligorOf(uint256 rootId) private view returns (address) {
+        return _issuances[_documentOf[rootId]].obligor;
+    }
+}

@@ -1,0 +1,110 @@
+"""Wires settings into a working ledger: chain connection, keys, sender, deployment, client."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from scf_chain.chain import LocalChain, rpc_answers
+from scf_chain.client import LedgerClient
+from scf_chain.compiler import CompiledContract, compile_contracts
+from scf_chain.deploy import LEDGER_CONTRACT, Deployment, deploy, find_deployment
+from scf_chain.errors import ChainUnavailable, KeyNotFound, NotDeployed, ScfError
+from scf_chain.keys import DEV_SCRYPT_N, PRODUCTION_SCRYPT_N, KeyStore, anvil_account
+from scf_chain.settings import Settings
+from scf_chain.transactions import Journal, TransactionSender
+
+log = logging.getLogger(__name__)
+
+
+def local_chain(settings: Settings) -> LocalChain:
+    return LocalChain(settings.data_dir / "chain", port=settings.chain_port, chain_id=settings.chain_id)
+
+
+def rpc_url(settings: Settings) -> str:
+    """The configured endpoint, else the running local chain of this data folder."""
+    if settings.rpc_url:
+        return settings.rpc_url
+    record = local_chain(settings).record()
+    return record.url if record else f"http://127.0.0.1:{settings.chain_port}"
+
+
+def connect(settings: Settings) -> Web3:
+    url = rpc_url(settings)
+    if not rpc_answers(url, timeout=2.0):
+        raise ChainUnavailable(f"the chain at {url} does not answer; start it with `scf chain up`")
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    if settings.poa:
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    return w3
+
+
+def open_keystore(settings: Settings) -> KeyStore:
+    scrypt_n = DEV_SCRYPT_N if settings.dev_mode else PRODUCTION_SCRYPT_N
+    return KeyStore(settings.keystore_dir, settings.keystore_passphrase.get_secret_value(), scrypt_n=scrypt_n)
+
+
+def operator_account(settings: Settings, keystore: KeyStore) -> LocalAccount:
+    """The consortium operator's signing account."""
+    if settings.dev_mode:
+        account = anvil_account(0)
+        log.warning(
+            "DEVELOPMENT MODE: the operator signs with Anvil's well-known account %s, whose key is public",
+            account.address,
+        )
+        keystore.add(account)
+        return account
+    if not settings.operator_address:
+        raise KeyNotFound("set SCF_OPERATOR_ADDRESS to the operator's address, whose key is in the key store")
+    return keystore.account(settings.operator_address)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    w3: Web3
+    keystore: KeyStore
+    contracts: dict[str, CompiledContract]
+    sender: TransactionSender
+    deployment: Deployment
+    ledger: LedgerClient
+    operator: LocalAccount
+
+
+def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal: Journal | None = None) -> Runtime:
+    """Connects to the chain and the deployed ledger, deploying it first if asked to."""
+    w3 = connect(settings)
+    keystore = open_keystore(settings)
+    contracts = compile_contracts(settings.build_dir)
+    abi = contracts[LEDGER_CONTRACT].abi
+    holder: dict[str, LedgerClient] = {}
+
+    def decode_revert(data: str | bytes | None) -> ScfError:
+        return holder["ledger"].decode_revert(data)
+
+    chain_id = w3.eth.chain_id
+    sender = TransactionSender(
+        w3,
+        chain_id=chain_id,
+        decode_revert=decode_revert,
+        gas_price=settings.gas_price_wei,
+        journal=journal,
+        receipt_timeout=settings.receipt_timeout_s,
+    )
+    # Until the ledger is known, reverts decode against its ABI without member names.
+    holder["ledger"] = LedgerClient(w3, "0x" + "00" * 20, abi, sender)
+    operator = operator_account(settings, keystore)
+    if deploy_if_missing:
+        deployment, _ = deploy(sender, operator, contracts, settings.manifest_path)
+    else:
+        found = find_deployment(w3, settings.manifest_path, contracts)
+        if found is None:
+            raise NotDeployed(f"the ledger is not deployed on the chain at {rpc_url(settings)}; run `scf deploy`")
+        deployment = found
+    ledger = LedgerClient(w3, deployment.ledger, abi, sender)
+    holder["ledger"] = ledger
+    return Runtime(settings, w3, keystore, contracts, sender, deployment, ledger, operator)

@@ -1,0 +1,65 @@
+"""Settings, read from the environment (prefix ``SCF_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Passphrases that mean "nobody set one"; refused outside development mode.
+DEFAULT_PASSPHRASE = "scf-dev-passphrase"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SCF_", env_file=".env", extra="ignore")
+
+    dev_mode: bool = Field(
+        default=True,
+        description="Development mode: the local chain, Anvil's well-known accounts and default passphrases.",
+    )
+    data_dir: Path = Field(default=Path(".scf"), description="Where chain state, keys, manifests and databases live.")
+    rpc_url: str | None = Field(default=None, description="JSON-RPC endpoint; unset means the embedded local chain.")
+    chain_id: int = Field(default=31337, description="Chain id the gateway signs for.")
+    chain_port: int = Field(default=8545, description="Port of the embedded local chain.")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    keystore_passphrase: SecretStr = SecretStr(DEFAULT_PASSPHRASE)
+    operator_address: str | None = Field(default=None, description="The operator's address outside development mode.")
+    gas_price_wei: int = Field(default=0, description="Gas price; consortium networks run gas-free at 0.")
+    poa: bool = Field(default=False, description="Besu QBFT: add web3's ExtraDataToPOAMiddleware.")
+    receipt_timeout_s: float = 30.0
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if not self.dev_mode:
+            secret = self.keystore_passphrase.get_secret_value()
+            if not secret or secret == DEFAULT_PASSPHRASE:
+                raise ValueError("SCF_KEYSTORE_PASSPHRASE must be set to a real passphrase outside development mode")
+        return self
+
+    @property
+    def effective_rpc_url(self) -> str:
+        return self.rpc_url or f"http://127.0.0.1:{self.chain_port}"
+
+    @property
+    def keystore_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.data_dir / "deployment.json"
+
+    @property
+    def chain_state_path(self) -> Path:
+        return self.data_dir / "chain" / "state.json"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.data_dir / "build"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
