@@ -1,0 +1,106 @@
+"""One real Anvil chain for the whole session; every test runs in a snapshot that is reverted after it."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from scf_chain.chain import LocalChain
+from scf_chain.money import today_utc
+from scf_chain.runtime import Runtime, local_chain, open_runtime
+from scf_chain.settings import Settings
+from scf_chain.types import MemberRole
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("scf-data"), chain_port=0)
+
+
+@pytest.fixture(scope="session")
+def chain(settings: Settings) -> Iterator[LocalChain]:
+    local = local_chain(settings)
+    local.start()
+    yield local
+    local.stop()
+
+
+@pytest.fixture(scope="session")
+def runtime(settings: Settings, chain: LocalChain) -> Runtime:
+    return open_runtime(settings, deploy_if_missing=True)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_chain_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Reverts the chain after each test that uses it, so that tests never see each other's state."""
+    if "runtime" not in request.fixturenames:
+        yield
+        return
+    runtime: Runtime = request.getfixturevalue("runtime")
+    snapshot = runtime.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    yield
+    runtime.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    # Nonces the sender handed out inside the snapshot are gone with it.
+    runtime.sender._next_nonce.clear()
+
+
+@pytest.fixture(scope="session")
+def operator(runtime: Runtime) -> LocalAccount:
+    return runtime.operator
+
+
+_document_counter = itertools.count()
+
+
+@pytest.fixture
+def new_document() -> Callable[[], bytes]:
+    """A fresh document hash for each call."""
+
+    def make() -> bytes:
+        return hashlib.sha256(f"invoice-{next(_document_counter)}".encode()).digest()
+
+    return make
+
+
+@pytest.fixture
+def maturity() -> date:
+    return today_utc() + timedelta(days=90)
+
+
+class Consortium:
+    """A small consortium on the test chain: one core enterprise, four suppliers, a bank, an auditor."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.ledger = runtime.ledger
+        self.operator = runtime.operator
+        ks = runtime.keystore
+        self.core: LocalAccount = ks.create()
+        self.suppliers: list[LocalAccount] = [ks.create() for _ in range(4)]
+        self.bank: LocalAccount = ks.create()
+        self.auditor: LocalAccount = ks.create()
+        self.outsider: LocalAccount = ks.create()  # never registered
+        ledger, op = self.ledger, self.operator
+        ledger.register_member(op, self.core.address, MemberRole.CORE_ENTERPRISE, "Acme Motors")
+        for tier, supplier in enumerate(self.suppliers, start=1):
+            ledger.register_member(op, supplier.address, MemberRole.SUPPLIER, f"Tier {tier} Parts")
+        ledger.register_member(op, self.bank.address, MemberRole.FINANCIER, "First Bank")
+        ledger.register_member(op, self.auditor.address, MemberRole.AUDITOR, "Audit Office")
+        ledger.set_credit_limit(op, self.core.address, Decimal("2000000.00"))
+
+
+@pytest.fixture(scope="session")
+def _session_consortium(runtime: Runtime) -> Consortium:
+    # Registered once, before any test's snapshot, so every test starts with it.
+    return Consortium(runtime)
+
+
+@pytest.fixture
+def consortium(_session_consortium: Consortium) -> Consortium:
+    return _session_consortium
