@@ -1,0 +1,83 @@
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_BIN := node_modules/.bin
+# The first Python able to make the virtual environment: 3.11 if present, else python3.
+BOOT_PYTHON := $(shell command -v python3.11 || command -v python3)
+# Stamps live inside what they stand for, so removing that folder re-installs it.
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+NPM_LOCK := $(wildcard package-lock.json)
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help install run test lint gas compile clean distclean
+
+help:
+	@echo "make install   set up .venv (Python) and node_modules (solc, Anvil, Hardhat, solhint); once"
+	@echo "make run       start the local chain, deploy, seed the demo and serve (NO_SEED=1 to skip the demo)"
+	@echo "make test      lint, then run the test suite"
+	@echo "make lint      ruff, mypy, solhint, and the compiler's warnings as errors"
+	@echo "make gas       print the gas of every ledger operation beside token baselines"
+	@echo "make compile   Hardhat artifacts in artifacts/ (for static analysers)"
+	@echo "make clean     remove build output and caches (keeps .venv, node_modules and the data in .scf)"
+	@echo "make distclean clean, and remove .venv and node_modules too"
+
+install: $(PY_STAMP) $(NPM_STAMP)
+
+$(BIN)/python:
+	$(BOOT_PYTHON) -m venv $(VENV)
+
+$(PY_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# npm ci installs exactly the lockfile. Install scripts are not needed (Anvil's binary
+# comes in its platform package) and are skipped, so npm 10 and 11 behave alike.
+$(NPM_STAMP): package.json $(NPM_LOCK)
+	if [ -f package-lock.json ]; then \
+		npm ci --ignore-scripts --no-audit --no-fund; \
+	else \
+		npm install --ignore-scripts --no-audit --no-fund; \
+	fi
+	touch $@
+
+run: install
+	$(BIN)/scf run $(if $(NO_SEED),--no-seed)
+
+test: install lint
+	$(BIN)/pytest -q
+
+# Every check runs, even after one fails, so that one run shows every problem.
+LINT_CHECKS := \
+	"$(BIN)/ruff check ." \
+	"$(BIN)/ruff format --check ." \
+	"$(BIN)/mypy" \
+	"$(BIN)/mypy --follow-imports=silent scripts" \
+	"$(NODE_BIN)/solhint --disc --noPoster --max-warnings 0 'contracts/**/*.sol'" \
+	"$(BIN)/python scripts/check_contracts.py"
+
+lint: install
+	@failed=(); \
+	for check in $(LINT_CHECKS); do \
+		echo "+ $$check"; \
+		eval "$$check" || failed+=("$$check"); \
+	done; \
+	if (( $${#failed[@]} )); then printf 'lint failed: %s\n' "$${failed[@]}"; exit 1; fi
+
+gas: install
+	$(BIN)/python scripts/gas_report.py
+
+compile: install
+	$(NODE_BIN)/hardhat compile
+
+clean:
+	rm -rf artifacts cache .cache test-artifacts .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	find . -path ./node_modules -prune -o -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 \
+		| xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV) node_modules
