@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from eth_abi import decode
-from eth_utils import function_abi_to_4byte_selector, to_checksum_address
+from eth_utils import function_abi_to_4byte_selector, keccak, to_checksum_address
 
 from scf_chain.errors import ScfError
 from scf_chain.money import format_amount, from_day
+from scf_chain.pricing import from_rate_units
 from scf_chain.types import CertificateStatus, MemberRole
 
 Describe = Callable[[str], str]
@@ -34,7 +36,8 @@ class LedgerError(ScfError):
 
     @property
     def code(self) -> str:
-        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.error_name).lower()
+        # CreditLineExceeded -> credit_line_exceeded; ERC721NonexistentToken -> erc721_nonexistent_token
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", self.error_name).lower()
 
 
 def _status(value: int) -> str:
@@ -47,6 +50,27 @@ def _role(value: int) -> str:
 
 def _money(value: int) -> str:
     return format_amount(value)
+
+
+def _rate(units: int) -> str:
+    return f"{from_rate_units(units) * 100:f}%"
+
+
+def _time(unix_seconds: int) -> str:
+    return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _claim(value: int) -> str:
+    return ("none", "recorded", "paid")[value] if 0 <= value <= 2 else str(value)
+
+
+_SETTLEMENT_ROLE = "0x" + keccak(text="SETTLEMENT_ROLE").hex()
+
+
+def _unauthorized(a: dict[str, Any], d: Describe) -> str:
+    if a.get("neededRole") == _SETTLEMENT_ROLE:
+        return f"{d(a['account'])} is not the settlement desk; financing and settlement go through the desk"
+    return f"{d(a['account'])} is not the consortium operator"
 
 
 _TEMPLATES: dict[str, Callable[[dict[str, Any], Describe], str]] = {
@@ -98,14 +122,73 @@ _TEMPLATES: dict[str, Callable[[dict[str, Any], Describe], str]] = {
     ),
     "LedgerPaused": lambda a, d: "the ledger is paused by the operator",
     "LedgerNotPaused": lambda a, d: "the ledger is not paused",
-    "AccessControlUnauthorizedAccount": lambda a, d: f"{d(a['account'])} is not the consortium operator",
+    "AccessControlUnauthorizedAccount": _unauthorized,
     "ERC721NonexistentToken": lambda a, d: f"certificate {a['tokenId']} has no holder",
     "ERC721IncorrectOwner": lambda a, d: f"{d(a['sender'])} does not hold certificate {a['tokenId']}",
-    "ERC721InsufficientApproval": lambda a, d: (
-        f"{d(a['operator'])} may not move certificate {a['tokenId']}"
-    ),
+    "ERC721InsufficientApproval": lambda a, d: f"{d(a['operator'])} may not move certificate {a['tokenId']}",
     "ERC721InvalidReceiver": lambda a, d: f"{a['receiver']} cannot receive certificates",
     "ERC721InvalidSender": lambda a, d: f"{a['sender']} cannot send certificates",
+    # Financing and settlement
+    "InvalidSettlementToken": lambda a, d: "the settlement token cannot be the zero address",
+    "OfferExpired": lambda a, d: (
+        f"offer {a['nonce']} of {d(a['financier'])} expired at {_time(a['expiresAt'])}; it is now {_time(a['time'])}"
+    ),
+    "OfferNonceUsed": lambda a, d: f"offer {a['nonce']} of {d(a['financier'])} was accepted or withdrawn already",
+    "InvalidOfferSignature": lambda a, d: (
+        f"the offer is not signed by {d(a['financier'])} for this chain and settlement desk"
+    ),
+    "NotOfferFinancier": lambda a, d: f"{d(a['account'])} cannot withdraw an offer of {d(a['financier'])}",
+    "InvalidDayCount": lambda a, d: f"the day-count basis must be 360 or 365, not {a['dayCount']}",
+    "AnnualRateTooHigh": lambda a, d: (
+        f"an annual rate of {_rate(a['annualRate'])} is above the highest, {_rate(a['max'])}"
+    ),
+    "InterestNotBelowFace": lambda a, d: (
+        f"discount interest of {_money(a['interest'])} on {_money(a['faceValue'])} leaves no price to pay"
+    ),
+    "FinanceAmountAboveFace": lambda a, d: (
+        f"{_money(a['amount'])} is more than the face value {_money(a['faceValue'])} of certificate {a['id']}"
+    ),
+    "CertificateMatured": lambda a, d: (
+        f"certificate {a['id']} matures on {from_day(a['maturityDay'])} and can be financed only before then; "
+        f"today is {from_day(a['today'])} (UTC)"
+    ),
+    "NotYetMatured": lambda a, d: (
+        f"certificate {a['rootId']} matures on {from_day(a['maturityDay'])}; it cannot be settled before, "
+        f"and today is {from_day(a['today'])} (UTC)"
+    ),
+    "NotAnIssuanceRoot": lambda a, d: (
+        f"certificate {a['id']} is part of issuance {a['rootId']}; name the issuance by its first certificate"
+    ),
+    "CertificateNotInIssuance": lambda a, d: f"certificate {a['id']} does not belong to issuance {a['rootId']}",
+    "BatchTooLarge": lambda a, d: f"{a['count']} certificates were listed; one call takes at most {a['max']}",
+    "SettledAboveFace": lambda a, d: (
+        f"settling would take issuance {a['rootId']} to {_money(a['settled'])} paid, "
+        f"above its face value {_money(a['faceValue'])}"
+    ),
+    "GracePeriodNotOver": lambda a, d: (
+        f"certificate {a['rootId']} can be marked overdue from {from_day(a['overdueDay'])}, after its grace period; "
+        f"today is {from_day(a['today'])} (UTC)"
+    ),
+    "NotFinancedWithRecourse": lambda a, d: f"certificate {a['id']} was not financed with recourse",
+    "RecourseClaimWrongStatus": lambda a, d: (
+        f"the recourse claim on certificate {a['id']} is {_claim(a['status'])}; this needs it {_claim(a['required'])}"
+    ),
+    "NotRecourseSeller": lambda a, d: (
+        f"{d(a['account'])} is not the seller that recourse on certificate {a['id']} runs against"
+    ),
+    # The settlement token
+    "ERC20InsufficientAllowance": lambda a, d: (
+        f"the payer has allowed the settlement desk to draw {_money(a['allowance'])}, and this needs "
+        f"{_money(a['needed'])}; approve the desk for more first"
+    ),
+    "ERC20InsufficientBalance": lambda a, d: (
+        f"{d(a['sender'])} holds {_money(a['balance'])} in settlement tokens, and this needs {_money(a['needed'])}"
+    ),
+    "ERC20InvalidReceiver": lambda a, d: f"{a['receiver']} cannot receive settlement tokens",
+    "ERC20InvalidSender": lambda a, d: f"{a['sender']} cannot send settlement tokens",
+    "ERC20InvalidApprover": lambda a, d: f"{a['approver']} cannot approve settlement tokens",
+    "ERC20InvalidSpender": lambda a, d: f"{a['spender']} cannot be approved to spend settlement tokens",
+    "SafeERC20FailedOperation": lambda a, d: f"the settlement token {a['token']} refused the payment",
 }
 
 
@@ -138,6 +221,26 @@ PartNotLessThanFace = ERROR_CLASSES["PartNotLessThanFace"]
 HopLimitExceeded = ERROR_CLASSES["HopLimitExceeded"]
 LedgerPaused = ERROR_CLASSES["LedgerPaused"]
 AccessControlUnauthorizedAccount = ERROR_CLASSES["AccessControlUnauthorizedAccount"]
+OfferExpired = ERROR_CLASSES["OfferExpired"]
+OfferNonceUsed = ERROR_CLASSES["OfferNonceUsed"]
+InvalidOfferSignature = ERROR_CLASSES["InvalidOfferSignature"]
+NotOfferFinancier = ERROR_CLASSES["NotOfferFinancier"]
+InvalidDayCount = ERROR_CLASSES["InvalidDayCount"]
+AnnualRateTooHigh = ERROR_CLASSES["AnnualRateTooHigh"]
+InterestNotBelowFace = ERROR_CLASSES["InterestNotBelowFace"]
+FinanceAmountAboveFace = ERROR_CLASSES["FinanceAmountAboveFace"]
+CertificateMatured = ERROR_CLASSES["CertificateMatured"]
+NotYetMatured = ERROR_CLASSES["NotYetMatured"]
+NotAnIssuanceRoot = ERROR_CLASSES["NotAnIssuanceRoot"]
+CertificateNotInIssuance = ERROR_CLASSES["CertificateNotInIssuance"]
+BatchTooLarge = ERROR_CLASSES["BatchTooLarge"]
+SettledAboveFace = ERROR_CLASSES["SettledAboveFace"]
+GracePeriodNotOver = ERROR_CLASSES["GracePeriodNotOver"]
+NotFinancedWithRecourse = ERROR_CLASSES["NotFinancedWithRecourse"]
+RecourseClaimWrongStatus = ERROR_CLASSES["RecourseClaimWrongStatus"]
+NotRecourseSeller = ERROR_CLASSES["NotRecourseSeller"]
+ERC20InsufficientAllowance = ERROR_CLASSES["ERC20InsufficientAllowance"]
+ERC20InsufficientBalance = ERROR_CLASSES["ERC20InsufficientBalance"]
 
 
 class ErrorDecoder:
@@ -148,7 +251,9 @@ class ErrorDecoder:
         for abi in abis:
             for entry in abi:
                 if entry.get("type") == "error":
-                    self._by_selector[function_abi_to_4byte_selector(entry)] = entry
+                    self._by_selector[function_abi_to_4byte_selector(entry)] = entry  # type: ignore[arg-type]
+                    # One class per error name, even without a template, so that callers can catch it.
+                    ERROR_CLASSES.setdefault(entry["name"], _error_class(entry["name"]))
 
     def decode(self, data: bytes, describe: Describe) -> LedgerError | None:
         entry = self._by_selector.get(bytes(data[:4]))
