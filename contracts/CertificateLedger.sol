@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {CreditLines} from "./CreditLines.sol";
 import {MemberRegistry} from "./MemberRegistry.sol";
 
@@ -17,6 +18,11 @@ import {MemberRegistry} from "./MemberRegistry.sol";
  * live leaves always sum to the issued face value. Every movement passes one gate in
  * {_update}: the ledger is not paused, neither party is frozen, the receiver is an
  * active member, and the certificate is active.
+ *
+ * Certificates are discounted and paid in one settlement token, named at deployment.
+ * The ledger never holds or moves money itself: the settlement desk (`SETTLEMENT_ROLE`)
+ * moves the tokens and, in the same transaction, tells the ledger through its hooks
+ * which certificates were financed, settled or handed back on recourse.
  *
  * Amounts are integers in minor units (1 = CNY 0.01). Dates are days since
  * 1970-01-01 UTC.
@@ -38,6 +44,11 @@ contract CertificateLedger is ERC721, CreditLines {
      * costs a single new slot. The holder is a member index (see {MemberRegistry});
      * a retired certificate keeps its last holder. Children of a split are the
      * consecutive ids `firstChildId` to `firstChildId + childCount - 1`.
+     *
+     * A financed certificate can never be split, so for one bought with recourse
+     * `firstChildId` holds instead the member index of its seller, whom recourse runs
+     * against (see {recourseSeller}); `childCount` stays 0. This keeps the seller in the
+     * slot the sale writes anyway, rather than in a new one.
      */
     struct Certificate {
         uint32 holderIndex;
@@ -85,11 +96,15 @@ contract CertificateLedger is ERC721, CreditLines {
     uint256 public constant MAX_PARTS = 100;
     uint256 public constant MAX_TENOR_DAYS = 365;
     uint256 public constant MAX_FACE_VALUE = type(uint64).max;
+    bytes32 public constant SETTLEMENT_ROLE = keccak256("SETTLEMENT_ROLE");
+
+    IERC20 private immutable _settlementToken;
 
     mapping(uint256 id => Certificate) private _certificates;
     mapping(address holder => uint256) private _holdingCounts;
     mapping(uint256 rootId => bytes32) private _documentOf;
     mapping(bytes32 documentHash => Issuance) private _issuances;
+    mapping(uint256 rootId => uint256) private _settledAmounts;
     // Packed in one slot, read once by every issuance and movement.
     uint40 private _nextId = 1;
     uint16 private _maxHops;
@@ -115,6 +130,11 @@ contract CertificateLedger is ERC721, CreditLines {
         uint256 firstChildId,
         uint256[] amounts
     );
+    /// @dev `seller` sold certificate `id` to `financier`, who paid for it in the same transaction.
+    event CertificateFinanced(uint256 indexed id, address indexed financier, address indexed seller);
+    /// @dev The obligor paid `amount` for certificate `id` to its `holder`; `late` if it was overdue.
+    event CertificateSettled(uint256 indexed id, uint256 indexed rootId, address indexed holder, uint256 amount, bool late);
+    event CertificateOverdue(uint256 indexed id, uint256 indexed rootId);
     event CertificateFrozen(uint256 indexed id);
     event CertificateUnfrozen(uint256 indexed id);
     event HopLimitSet(uint256 maxHops);
@@ -127,7 +147,14 @@ contract CertificateLedger is ERC721, CreditLines {
         _;
     }
 
-    constructor(address operator) ERC721("scf-chain payable certificate", "SCFC") MemberRegistry(operator) {}
+    /// @param token the ERC-20 every certificate of this ledger is discounted and paid in.
+    constructor(
+        address operator,
+        IERC20 token
+    ) ERC721("scf-chain payable certificate", "SCFC") MemberRegistry(operator) {
+        if (address(token) == address(0)) revert InvalidSettlementToken(address(token));
+        _settlementToken = token;
+    }
 
     // Issuance
 
@@ -282,15 +309,154 @@ contract CertificateLedger is ERC721, CreditLines {
         Certificate memory parent = _requireMovable(id, msg.sender);
         if (amount == 0) revert ZeroPartAmount(1);
         if (amount >= parent.faceValue) revert PartNotLessThanFace(id, parent.faceValue, amount);
-        remainderId = _nextId;
-        partId = remainderId + 1;
+        return _splitOff(id, parent, msg.sender, to, amount);
+    }
 
-        uint256[] memory amounts = new uint256[](2);
-        amounts[0] = parent.faceValue - amount;
-        amounts[1] = amount;
-        _createChild(id, parent, msg.sender, msg.sender, amounts[0], remainderId);
-        _createChild(id, parent, msg.sender, to, amount, partId);
-        _retire(id, parent, msg.sender, remainderId, amounts);
+    // Settlement desk hooks
+
+    /**
+     * @notice Sells certificate `id` of `holder` to `financier`: the whole of it when
+     * `amount` is 0 or the face value, else a part of `amount` split off it, the
+     * remainder staying with `holder`. The certificate sold becomes financed and can no
+     * longer move; `withRecourse` records `holder` as its seller. The desk pays `holder`
+     * in the same transaction.
+     *
+     * Emits a {CertificateFinanced} event, a {CertificateSplit} event for a part, and
+     * an ERC-721 {Transfer} for each movement.
+     *
+     * Requirements:
+     * - the caller holds `SETTLEMENT_ROLE`;
+     * - `holder` is an active member holding the certificate, which is active and not frozen;
+     * - `financier` is an active financier;
+     * - the certificate matures after today, and `amount` is not above its face value.
+     *
+     * @return financedId the certificate `financier` now holds.
+     * @return faceValue its face value.
+     * @return maturityDay the day it matures.
+     */
+    function finance(
+        address holder,
+        uint256 id,
+        uint256 amount,
+        address financier,
+        bool withRecourse
+    ) external onlyRole(SETTLEMENT_ROLE) returns (uint256 financedId, uint256 faceValue, uint256 maturityDay) {
+        Certificate memory cert = _requireMovable(id, holder);
+        _requireActiveMember(financier, MemberRole.Financier);
+        maturityDay = _issuances[_documentOf[cert.rootId]].maturityDay;
+        uint256 today = block.timestamp / 1 days;
+        if (maturityDay <= today) revert CertificateMatured(id, maturityDay, today);
+        faceValue = cert.faceValue;
+        if (amount == 0 || amount == faceValue) {
+            financedId = id;
+            _transfer(holder, financier, id);
+        } else {
+            if (amount > faceValue) revert FinanceAmountAboveFace(id, faceValue, amount);
+            (, financedId) = _splitOff(id, cert, holder, financier, amount);
+            faceValue = amount;
+        }
+        Certificate storage financed = _certificates[financedId];
+        financed.status = CertificateStatus.Financed;
+        if (withRecourse) financed.firstChildId = cert.holderIndex;
+        emit CertificateFinanced(financedId, financier, holder);
+    }
+
+    /**
+     * @notice Settles certificates `ids` of issuance `rootId`: each is retired as
+     * settled, keeping its last holder, and the amount each holder is owed is returned
+     * for the desk to draw from the obligor. Certificates settled already are skipped
+     * (holder and amount zero). The obligor's credit is given back by the total.
+     *
+     * `caller` is the obligor settling, or with `presented` a holder presenting its own
+     * certificates.
+     *
+     * Emits a {CertificateSettled} event and an ERC-721 {Transfer} for each certificate settled.
+     *
+     * Requirements:
+     * - the caller holds `SETTLEMENT_ROLE`;
+     * - the issuance has matured and its obligor is an active member;
+     * - `caller` is the obligor, or with `presented` holds every certificate listed;
+     * - every certificate belongs to the issuance, is active, financed, overdue or settled,
+     *   and is not frozen; its holder is an active member.
+     */
+    function settle(
+        address caller,
+        uint256 rootId,
+        uint256[] calldata ids,
+        bool presented
+    )
+        external
+        onlyRole(SETTLEMENT_ROLE)
+        returns (address obligor, address[] memory holders, uint256[] memory amounts)
+    {
+        obligor = _requireMatured(rootId);
+        if (!presented && caller != obligor) revert NotCertificateObligor(rootId, caller);
+        uint256 count = ids.length;
+        holders = new address[](count);
+        amounts = new uint256[](count);
+        uint256 total;
+        for (uint256 i = 0; i < count; ++i) {
+            (address holder, uint256 amount) = _settle(ids[i], rootId);
+            if (presented && holder != caller) revert NotCertificateHolder(ids[i], caller);
+            holders[i] = holder;
+            amounts[i] = amount;
+            total += amount;
+        }
+        _recordSettled(obligor, rootId, total);
+    }
+
+    /**
+     * @notice Marks certificates `ids` of issuance `rootId` overdue, once its maturity
+     * day and `graceDays` more have passed unpaid. Overdue certificates cannot move;
+     * the obligor can still settle them, late. Overdue or settled ones are skipped.
+     *
+     * Emits a {CertificateOverdue} event for each certificate marked.
+     *
+     * Requirements:
+     * - the caller holds `SETTLEMENT_ROLE`;
+     * - every certificate belongs to the issuance, is active or financed, and is not frozen.
+     */
+    function markOverdue(
+        uint256 rootId,
+        uint256[] calldata ids,
+        uint256 graceDays
+    ) external onlyRole(SETTLEMENT_ROLE) {
+        _requireNotPaused();
+        (, uint256 maturityDay) = _issuanceOf(rootId);
+        uint256 today = block.timestamp / 1 days;
+        uint256 overdueDay = maturityDay + graceDays + 1;
+        if (today < overdueDay) revert GracePeriodNotOver(rootId, overdueDay, today);
+        for (uint256 i = 0; i < ids.length; ++i) {
+            uint256 id = ids[i];
+            CertificateStatus status = _requireInIssuance(id, rootId);
+            if (status == CertificateStatus.Overdue || status == CertificateStatus.Settled) continue;
+            if (status != CertificateStatus.Active && status != CertificateStatus.Financed) {
+                revert CertificateWrongStatus(id, uint8(status), uint8(CertificateStatus.Active));
+            }
+            _certificates[id].status = CertificateStatus.Overdue;
+            emit CertificateOverdue(id, rootId);
+        }
+    }
+
+    /**
+     * @notice Hands overdue certificate `id` back to `seller`, who has paid its financier
+     * under recourse and now stands in the financier's place against the obligor. The
+     * certificate stays overdue and makes no hop.
+     *
+     * Emits an ERC-721 {Transfer} event.
+     *
+     * Requirements:
+     * - the caller holds `SETTLEMENT_ROLE`;
+     * - the certificate is overdue and not frozen; its holder and `seller` are active members.
+     */
+    function transferOnRecourse(uint256 id, address seller) external onlyRole(SETTLEMENT_ROLE) {
+        _requireNotPaused();
+        Certificate memory cert = _requireStatus(id, CertificateStatus.Overdue);
+        if (cert.frozen) revert CertificateIsFrozen(id);
+        address financier = _ownerOf(id);
+        _requireActive(financier);
+        // The gate moves only active certificates: this one hand-over of an overdue one is recorded directly.
+        _record(financier, seller, _requireEligibleHolder(seller).index, id, _certificates[id]);
     }
 
     // Operator controls
@@ -376,7 +542,7 @@ contract CertificateLedger is ERC721, CreditLines {
             documentHash: documentHash,
             status: cert.status,
             frozen: cert.frozen,
-            firstChildId: cert.firstChildId,
+            firstChildId: cert.childCount == 0 ? 0 : cert.firstChildId,
             childCount: cert.childCount
         });
     }
@@ -409,6 +575,22 @@ contract CertificateLedger is ERC721, CreditLines {
     /// @notice The id the next certificate will get.
     function nextCertificateId() external view returns (uint256) {
         return _nextId;
+    }
+
+    /// @notice The token every certificate of this ledger is discounted and paid in.
+    function settlementToken() external view returns (IERC20) {
+        return _settlementToken;
+    }
+
+    /// @notice The member who sold certificate `id` with recourse to its financier; the zero address if none.
+    function recourseSeller(uint256 id) external view returns (address) {
+        Certificate memory cert = _requireExists(id);
+        return cert.childCount == 0 ? _memberAt(cert.firstChildId) : address(0);
+    }
+
+    /// @notice How much of issuance `rootId` its obligor has paid, in minor units; never above its face value.
+    function settledAmount(uint256 rootId) external view returns (uint256) {
+        return _settledAmounts[rootId];
     }
 
     /// @notice The penetration limit; zero means none.
@@ -448,6 +630,17 @@ contract CertificateLedger is ERC721, CreditLines {
             if (to != from) cert.hops = _nextHops(tokenId, cert.hops);
         }
         if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
+        _record(from, to, toIndex, tokenId, cert);
+    }
+
+    /**
+     * @dev Records certificate `tokenId` as moved from `from` to `to` (member `toIndex`):
+     * holding counts, approval, holder. The caller has checked the movement: the gate,
+     * or the one desk hook that hands an overdue certificate back on recourse.
+     *
+     * Emits an ERC-721 {Transfer} event.
+     */
+    function _record(address from, address to, uint32 toIndex, uint256 tokenId, Certificate storage cert) private {
         if (from != address(0)) {
             _approve(address(0), tokenId, address(0), false);
             unchecked {
@@ -524,6 +717,86 @@ contract CertificateLedger is ERC721, CreditLines {
         cert.childCount = uint8(amounts.length);
         _nextId = uint40(firstChildId + amounts.length);
         emit CertificateSplit(id, parent.rootId, holder, firstChildId, amounts);
+    }
+
+    /**
+     * @dev Splits active certificate `id` of `holder` in two: the remainder stays with
+     * `holder`, and the part of `amount` (less than the face value) goes to `to`.
+     *
+     * Emits a {CertificateSplit} event and an ERC-721 {Transfer} for each movement.
+     */
+    function _splitOff(
+        uint256 id,
+        Certificate memory parent,
+        address holder,
+        address to,
+        uint256 amount
+    ) private returns (uint256 remainderId, uint256 partId) {
+        remainderId = _nextId;
+        partId = remainderId + 1;
+        uint256[] memory amounts = new uint256[](2);
+        amounts[0] = parent.faceValue - amount;
+        amounts[1] = amount;
+        _createChild(id, parent, holder, holder, amounts[0], remainderId);
+        _createChild(id, parent, holder, to, amount, partId);
+        _retire(id, parent, holder, remainderId, amounts);
+    }
+
+    /**
+     * @dev Retires certificate `id` of issuance `rootId` as settled and returns its
+     * holder and face value, or nothing for a certificate settled already.
+     *
+     * Emits a {CertificateSettled} event and an ERC-721 {Transfer}.
+     */
+    function _settle(uint256 id, uint256 rootId) private returns (address holder, uint256 amount) {
+        CertificateStatus status = _requireInIssuance(id, rootId);
+        if (status == CertificateStatus.Settled) return (address(0), 0);
+        if (!_isLive(status) || status == CertificateStatus.Pending) {
+            revert CertificateWrongStatus(id, uint8(status), uint8(CertificateStatus.Active));
+        }
+        Certificate storage cert = _certificates[id];
+        if (cert.frozen) revert CertificateIsFrozen(id);
+        holder = _memberAt(cert.holderIndex);
+        _requireActive(holder);
+        amount = cert.faceValue;
+        _burn(id);
+        cert.status = CertificateStatus.Settled;
+        emit CertificateSettled(id, rootId, holder, amount, status == CertificateStatus.Overdue);
+    }
+
+    /// @dev Adds `total` to what issuance `rootId` has settled and gives it back to `obligor`'s credit line.
+    function _recordSettled(address obligor, uint256 rootId, uint256 total) private {
+        if (total == 0) return;
+        _releaseCredit(obligor, total);
+        uint256 settled = _settledAmounts[rootId] + total;
+        uint256 faceValue = _certificates[rootId].faceValue;
+        if (settled > faceValue) revert SettledAboveFace(rootId, faceValue, settled);
+        _settledAmounts[rootId] = settled;
+    }
+
+    /// @dev Reverts unless issuance `rootId` has matured and its obligor is an active member; returns the obligor.
+    function _requireMatured(uint256 rootId) private view returns (address obligor) {
+        _requireNotPaused();
+        uint256 maturityDay;
+        (obligor, maturityDay) = _issuanceOf(rootId);
+        _requireActive(obligor);
+        uint256 today = block.timestamp / 1 days;
+        if (today < maturityDay) revert NotYetMatured(rootId, maturityDay, today);
+    }
+
+    /// @dev Reverts unless `rootId` is the root of an issuance; returns its obligor and maturity day.
+    function _issuanceOf(uint256 rootId) private view returns (address obligor, uint256 maturityDay) {
+        uint256 root = _requireExists(rootId).rootId;
+        if (root != rootId) revert NotAnIssuanceRoot(rootId, root);
+        Issuance memory issuance = _issuances[_documentOf[rootId]];
+        return (issuance.obligor, issuance.maturityDay);
+    }
+
+    /// @dev Reverts unless certificate `id` exists and belongs to issuance `rootId`; returns its status.
+    function _requireInIssuance(uint256 id, uint256 rootId) private view returns (CertificateStatus status) {
+        Certificate memory cert = _requireExists(id);
+        if (cert.rootId != rootId) revert CertificateNotInIssuance(id, rootId);
+        return cert.status;
     }
 
     /// @dev Cancels pending certificate `id` and gives its obligor's credit back.

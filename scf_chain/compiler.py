@@ -21,7 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 SOLC_FRONT_END = PROJECT_ROOT / "scripts" / "solc"
 EVM_VERSION = "cancun"  # supported by Anvil and by current Besu releases alike
-OPTIMIZER_RUNS = 1000000
+OPTIMIZER_RUNS = 200
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ class CompiledContract:
 
 def compiler_settings() -> dict[str, Any]:
     return {
-        "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS}, "viaIR": True,
+        "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
+        "viaIR": False,
         "evmVersion": EVM_VERSION,
         "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
     }

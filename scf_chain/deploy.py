@@ -1,7 +1,11 @@
 """Deploys the ledger once per chain and records where it lives.
 
+Three contracts make one deployment, in this order: the settlement token (the money),
+the ledger (which names the token it settles in), and the settlement desk (which the
+ledger trusts with its ``SETTLEMENT_ROLE`` to move money against certificates).
+
 The deployment manifest in the data folder names the chain, the addresses, the block
-and a hash of the ABI. Deploying again on the same chain reuses it; a manifest for
+and a hash of the ABIs. Deploying again on the same chain reuses it; a manifest for
 another chain, or whose contract is gone (a fresh local chain), is replaced.
 """
 
@@ -15,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 from web3 import Web3
 
 from scf_chain.compiler import CompiledContract
@@ -23,6 +28,9 @@ from scf_chain.transactions import TransactionSender
 log = logging.getLogger(__name__)
 
 LEDGER_CONTRACT = "CertificateLedger"
+TOKEN_CONTRACT = "SettlementToken"  # noqa: S105 (a contract name, not a secret)
+DESK_CONTRACT = "SettlementDesk"
+SETTLEMENT_ROLE = keccak(text="SETTLEMENT_ROLE")
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,8 @@ class Deployment:
     operator: str
     block: int
     abi_hash: str
+    settlement_token: str = ""
+    settlement_desk: str = ""
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +56,12 @@ class Deployment:
 
 def abi_hash(abi: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(abi, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def deployment_abi_hash(contracts: dict[str, CompiledContract]) -> str:
+    """One hash over the ABIs of the token, the ledger and the desk: a change to any redeploys all three."""
+    abis = [contracts[name].abi for name in (TOKEN_CONTRACT, LEDGER_CONTRACT, DESK_CONTRACT)]
+    return hashlib.sha256(json.dumps(abis, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def deploy_contract(
@@ -64,10 +80,13 @@ def find_deployment(w3: Web3, manifest_path: Path, contracts: dict[str, Compiled
     deployment = Deployment.load(manifest_path)
     if deployment is None or deployment.chain_id != w3.eth.chain_id:
         return None
+    if not deployment.settlement_desk or not deployment.settlement_token:
+        log.warning("the recorded deployment has no settlement desk or token; redeploying")
+        return None
     if not w3.eth.get_code(Web3.to_checksum_address(deployment.ledger)):
         return None
-    if deployment.abi_hash != abi_hash(contracts[LEDGER_CONTRACT].abi):
-        log.warning("the deployed ledger's ABI differs from the compiled one; redeploying")
+    if deployment.abi_hash != deployment_abi_hash(contracts):
+        log.warning("the deployed contracts' ABIs differ from the compiled ones; redeploying")
         return None
     return deployment
 
@@ -78,19 +97,40 @@ def deploy(
     contracts: dict[str, CompiledContract],
     manifest_path: Path,
 ) -> tuple[Deployment, bool]:
-    """Deploys the ledger unless this chain already has it; returns it and whether it is new."""
+    """Deploys the token, the ledger and the desk unless this chain already has them.
+
+    Returns the deployment and whether it is new. The operator is the token's minter
+    (the deposit bank) and the ledger's operator; the desk gets the ledger's
+    ``SETTLEMENT_ROLE``. The manifest's ``block`` is the ledger's.
+    """
     existing = find_deployment(sender.w3, manifest_path, contracts)
     if existing is not None:
         return existing, False
-    ledger = contracts[LEDGER_CONTRACT]
-    address, block = deploy_contract(sender, operator, ledger, operator.address)
+    token, _ = deploy_contract(sender, operator, contracts[TOKEN_CONTRACT], operator.address)
+    ledger, block = deploy_contract(sender, operator, contracts[LEDGER_CONTRACT], operator.address, token)
+    desk, _ = deploy_contract(sender, operator, contracts[DESK_CONTRACT], ledger)
+    ledger_contract = sender.w3.eth.contract(
+        address=Web3.to_checksum_address(ledger), abi=contracts[LEDGER_CONTRACT].abi
+    )
+    sender.transact(operator, ledger_contract.functions.grantRole(SETTLEMENT_ROLE, desk))
     deployment = Deployment(
         chain_id=sender.w3.eth.chain_id,
-        ledger=address,
+        ledger=ledger,
         operator=operator.address,
         block=block,
-        abi_hash=abi_hash(ledger.abi),
+        abi_hash=deployment_abi_hash(contracts),
+        settlement_token=token,
+        settlement_desk=desk,
     )
     deployment.save(manifest_path)
-    log.info("deployed %s at %s in block %d", LEDGER_CONTRACT, address, block)
+    log.info(
+        "deployed %s at %s in block %d, with %s at %s and %s at %s",
+        LEDGER_CONTRACT,
+        ledger,
+        block,
+        TOKEN_CONTRACT,
+        token,
+        DESK_CONTRACT,
+        desk,
+    )
     return deployment, True

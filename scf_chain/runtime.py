@@ -10,9 +10,9 @@ from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from scf_chain.chain import LocalChain, rpc_answers
-from scf_chain.client import LedgerClient
+from scf_chain.client import ContractAt, LedgerClient
 from scf_chain.compiler import CompiledContract, compile_contracts
-from scf_chain.deploy import LEDGER_CONTRACT, Deployment, deploy, find_deployment
+from scf_chain.deploy import DESK_CONTRACT, LEDGER_CONTRACT, TOKEN_CONTRACT, Deployment, deploy, find_deployment
 from scf_chain.errors import ChainUnavailable, KeyNotFound, NotDeployed, ScfError
 from scf_chain.keys import DEV_SCRYPT_N, PRODUCTION_SCRYPT_N, KeyStore, anvil_account
 from scf_chain.settings import Settings
@@ -38,6 +38,8 @@ def connect(settings: Settings) -> Web3:
     if not rpc_answers(url, timeout=2.0):
         raise ChainUnavailable(f"the chain at {url} does not answer; start it with `scf chain up`")
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    # The chain id never changes under a running gateway; caching it saves two round trips per call.
+    w3.provider.cache_allowed_requests = True
     if settings.poa:
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     return w3
@@ -95,8 +97,16 @@ def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal
         journal=journal,
         receipt_timeout=settings.receipt_timeout_s,
     )
-    # Until the ledger is known, reverts decode against its ABI without member names.
-    holder["ledger"] = LedgerClient(w3, "0x" + "00" * 20, abi, sender)
+    # Until the ledger is known, reverts decode against the ABIs without member names.
+    nowhere = "0x" + "00" * 20
+    holder["ledger"] = LedgerClient(
+        w3,
+        nowhere,
+        abi,
+        sender,
+        desk=ContractAt(nowhere, contracts[DESK_CONTRACT].abi),
+        token=ContractAt(nowhere, contracts[TOKEN_CONTRACT].abi),
+    )
     operator = operator_account(settings, keystore)
     if deploy_if_missing:
         deployment, _ = deploy(sender, operator, contracts, settings.manifest_path)
@@ -105,6 +115,13 @@ def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal
         if found is None:
             raise NotDeployed(f"the ledger is not deployed on the chain at {rpc_url(settings)}; run `scf deploy`")
         deployment = found
-    ledger = LedgerClient(w3, deployment.ledger, abi, sender)
+    ledger = LedgerClient(
+        w3,
+        deployment.ledger,
+        abi,
+        sender,
+        desk=ContractAt(deployment.settlement_desk, contracts[DESK_CONTRACT].abi),
+        token=ContractAt(deployment.settlement_token, contracts[TOKEN_CONTRACT].abi),
+    )
     holder["ledger"] = ledger
     return Runtime(settings, w3, keystore, contracts, sender, deployment, ledger, operator)

@@ -96,3 +96,74 @@ class SplitResult(TxResult):
     """The certificates a split or a part transfer created, in part order."""
 
     certificate_ids: tuple[int, ...]
+
+
+class RecourseClaimStatus(IntEnum):
+    """Mirrors ``SettlementDesk.RecourseClaimStatus``."""
+
+    NONE = 0
+    RECORDED = 1
+    PAID = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A financier's quote to discount a certificate, as it signs it (EIP-712) off chain.
+
+    ``annual_rate`` is a fraction a year (``Decimal("0.0385")`` for 3.85%), at most 8
+    decimals; ``day_count`` is the basis, 360 or 365; ``expires_at`` is in unix seconds,
+    inclusive; each ``nonce`` of a financier can be accepted or withdrawn once.
+    """
+
+    certificate_id: int
+    financier: str
+    annual_rate: Decimal
+    day_count: int
+    expires_at: int
+    recourse: bool
+    nonce: int
+
+
+@dataclass(frozen=True)
+class SignedOffer:
+    offer: Offer
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class Recourse:
+    """Who sold a certificate financed with recourse, and the claim on them."""
+
+    certificate_id: int
+    seller: str
+    claim: RecourseClaimStatus
+
+
+@dataclass(frozen=True)
+class FinanceResult(TxResult):
+    """An accepted offer: what the financier bought, for how much, in one transaction."""
+
+    certificate_id: int  # the certificate the financier now holds
+    remainder_id: int | None  # what stayed with the seller, when a part was sold
+    financier: str
+    seller: str
+    face_value: Decimal
+    interest: Decimal
+    price: Decimal
+    days: int
+
+
+@dataclass(frozen=True)
+class SettlementResult(TxResult):
+    """One settlement transaction: the certificates it paid and what each holder received."""
+
+    root_id: int
+    payments: tuple[tuple[int, str, Decimal, bool], ...]  # (certificate id, holder, amount, late)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((amount for _, _, amount, _ in self.payments), Decimal("0.00"))

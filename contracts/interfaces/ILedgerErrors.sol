@@ -97,4 +97,67 @@ interface ILedgerErrors {
 
     /// @dev Passing certificate `id` on would take it to `hops`, above the limit of `maxHops`.
     error HopLimitExceeded(uint256 id, uint256 hops, uint256 maxHops);
+
+    // Financing
+
+    /// @dev The settlement token may not be the zero address.
+    error InvalidSettlementToken(address token);
+
+    /// @dev The offer of `financier` numbered `nonce` expired at `expiresAt` (unix seconds); it is now `time`.
+    error OfferExpired(address financier, uint256 nonce, uint256 expiresAt, uint256 time);
+
+    /// @dev The offer of `financier` numbered `nonce` was accepted or withdrawn already.
+    error OfferNonceUsed(address financier, uint256 nonce);
+
+    /// @dev The signature is not `financier`'s over this offer, on this chain and settlement desk.
+    error InvalidOfferSignature(address financier);
+
+    /// @dev `account` may not withdraw an offer of `financier`.
+    error NotOfferFinancier(address account, address financier);
+
+    /// @dev A day-count basis must be 360 or 365, not `dayCount`.
+    error InvalidDayCount(uint256 dayCount);
+
+    /// @dev `annualRate` (in units of 1e-8 a year) is above the highest rate, `max`.
+    error AnnualRateTooHigh(uint256 annualRate, uint256 max);
+
+    /// @dev Discounting `faceValue` would cost `interest`, which leaves no price to pay.
+    error InterestNotBelowFace(uint256 faceValue, uint256 interest);
+
+    /// @dev `amount` to finance is more than the `faceValue` of certificate `id`.
+    error FinanceAmountAboveFace(uint256 id, uint256 faceValue, uint256 amount);
+
+    /// @dev Certificate `id` matures on `maturityDay`, and a certificate can be financed only before; today is `today`.
+    error CertificateMatured(uint256 id, uint256 maturityDay, uint256 today);
+
+    // Settlement
+
+    /// @dev Issuance `rootId` matures on `maturityDay`; it cannot be settled on `today`, before that.
+    error NotYetMatured(uint256 rootId, uint256 maturityDay, uint256 today);
+
+    /// @dev Certificate `id` is not an issuance but part of issuance `rootId`.
+    error NotAnIssuanceRoot(uint256 id, uint256 rootId);
+
+    /// @dev Certificate `id` does not belong to issuance `rootId`.
+    error CertificateNotInIssuance(uint256 id, uint256 rootId);
+
+    /// @dev A batch lists `count` certificates, more than the `max` one call may take.
+    error BatchTooLarge(uint256 count, uint256 max);
+
+    /// @dev Settling would take issuance `rootId` to `settled`, above its `faceValue`.
+    error SettledAboveFace(uint256 rootId, uint256 faceValue, uint256 settled);
+
+    /// @dev Issuance `rootId` becomes overdue on `overdueDay`, after the grace period; today is `today`.
+    error GracePeriodNotOver(uint256 rootId, uint256 overdueDay, uint256 today);
+
+    // Recourse
+
+    /// @dev Certificate `id` was not financed with recourse.
+    error NotFinancedWithRecourse(uint256 id);
+
+    /// @dev The recourse claim on certificate `id` has status `status`, and the operation needs `required`.
+    error RecourseClaimWrongStatus(uint256 id, uint8 status, uint8 required);
+
+    /// @dev `account` is not the seller that recourse on certificate `id` runs against.
+    error NotRecourseSeller(uint256 id, address account);
 }
