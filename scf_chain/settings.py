@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Passphrases that mean "nobody set one"; refused outside development mode.
-DEFAULT_PASSPHRASE = "scf-dev-passphrase"
+DEFAULT_PASSPHRASE = "scf-dev-passphrase"  # noqa: S105 - the well-known development value, refused in production
 
 
 class Settings(BaseSettings):
@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     gas_price_wei: int = Field(default=0, description="Gas price; consortium networks run gas-free at 0.")
     poa: bool = Field(default=False, description="Besu QBFT: add web3's ExtraDataToPOAMiddleware.")
     receipt_timeout_s: float = 30.0
+    confirmations: int = Field(default=0, description="Blocks the indexer waits for; 0 for Anvil and QBFT.")
+    rate_limit_per_minute: int = Field(default=1200, description="Requests one API key may make each minute.")
+    rate_limit_burst: int = Field(default=200, description="Requests one API key may make at once.")
+    max_body_bytes: int = Field(default=64 * 1024, description="Largest request body the gateway reads.")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
@@ -57,7 +61,16 @@ class Settings(BaseSettings):
 
     @property
     def build_dir(self) -> Path:
-        return self.data_dir / "build"
+        # Compiled contracts depend on the sources only, so every data folder shares one cache.
+        return Path(__file__).resolve().parent.parent / ".cache" / "contracts"
+
+    @property
+    def gateway_db_path(self) -> Path:
+        return self.data_dir / "gateway.db"
+
+    @property
+    def index_db_path(self) -> Path:
+        return self.data_dir / "index.db"
 
 
 @lru_cache

@@ -16,15 +16,15 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.contract.contract import ContractFunction
+from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import TxParams, TxReceipt
 
 from scf_chain.errors import ScfError, TransactionFailed
 
@@ -35,7 +35,9 @@ GAS_HEADROOM_NUMERATOR = 6
 GAS_HEADROOM_DENOMINATOR = 5
 NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement transaction underpriced")
 
-DecodeRevert = Callable[[str | bytes | None], ScfError]
+# A contract call or a deployment.
+Sendable = ContractFunction | ContractConstructor
+DecodeRevert = Callable[[Any], ScfError]
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class TransactionSender:
         with self._registry_lock:
             return self._locks.setdefault(address, threading.Lock())
 
-    def send(self, account: LocalAccount, call: ContractFunction, *, gas: int | None = None) -> str:
+    def send(self, account: LocalAccount, call: Sendable, *, gas: int | None = None) -> str:
         """Estimates, signs, journals and broadcasts ``call`` from ``account``; returns the hash.
 
         A call that would revert raises the decoded ledger error and sends nothing.
@@ -96,7 +98,9 @@ class TransactionSender:
             for attempt in range(2):
                 transaction["nonce"] = self._take_nonce(address)
                 signed = account.sign_transaction(transaction)
-                send = SignedSend(address, transaction["nonce"], "0x" + signed.hash.hex(), bytes(signed.raw_transaction))
+                send = SignedSend(
+                    address, transaction["nonce"], "0x" + signed.hash.hex(), bytes(signed.raw_transaction)
+                )
                 if self.journal is not None:
                     self.journal.record(send)
                 try:
@@ -113,12 +117,12 @@ class TransactionSender:
                 return send.tx_hash
         raise TransactionFailed("the transaction could not be given a valid nonce")
 
-    def transact(self, account: LocalAccount, call: ContractFunction, *, gas: int | None = None) -> TxReceipt:
+    def transact(self, account: LocalAccount, call: Sendable, *, gas: int | None = None) -> TxReceipt:
         """Sends ``call`` and waits for its receipt; a revert raises the decoded error."""
         tx_hash = self.send(account, call, gas=gas)
         return self.wait(tx_hash, call=call, sender=account.address)
 
-    def wait(self, tx_hash: str, *, call: ContractFunction | None = None, sender: str | None = None) -> TxReceipt:
+    def wait(self, tx_hash: str, *, call: Sendable | None = None, sender: str | None = None) -> TxReceipt:
         try:
             receipt = self.w3.eth.wait_for_transaction_receipt(
                 HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=0.01
@@ -150,28 +154,25 @@ class TransactionSender:
             self._next_nonce.pop(address, None)
         return resent
 
-    def _build(self, address: str, call: ContractFunction, gas: int | None) -> dict[str, Any]:
+    def _build(self, address: str, call: Sendable, gas: int | None) -> dict[str, Any]:
         params: dict[str, Any] = {"from": address, "chainId": self.chain_id, "gasPrice": self.gas_price}
         if gas is None:
             try:
-                estimate = call.estimate_gas(params, block_identifier="pending")
+                estimate = call.estimate_gas(cast(TxParams, params), block_identifier="pending")
             except (ContractCustomError, ContractLogicError) as exc:
                 raise self._decode_revert(exc.data) from None
             gas = estimate * GAS_HEADROOM_NUMERATOR // GAS_HEADROOM_DENOMINATOR
         params["gas"] = gas
-        transaction: dict[str, Any] = call.build_transaction({**params, "nonce": 0})
-        return transaction
+        return dict(call.build_transaction(cast(TxParams, {**params, "nonce": 0})))
 
     def _take_nonce(self, address: str) -> int:
         if address not in self._next_nonce:
-            self._next_nonce[address] = self.w3.eth.get_transaction_count(address, "pending")
+            self._next_nonce[address] = self.w3.eth.get_transaction_count(to_checksum_address(address), "pending")
         return self._next_nonce[address]
 
-    def _revert_reason(
-        self, tx_hash: str, receipt: TxReceipt, call: ContractFunction | None, sender: str | None
-    ) -> ScfError:
+    def _revert_reason(self, tx_hash: str, receipt: TxReceipt, call: Sendable | None, sender: str | None) -> ScfError:
         """Replays a reverted call at its block to learn why it reverted."""
-        if call is not None and sender is not None:
+        if isinstance(call, ContractFunction) and sender is not None:
             try:
                 call.call({"from": sender}, block_identifier=receipt["blockNumber"] - 1)
             except (ContractCustomError, ContractLogicError) as exc:

@@ -1,0 +1,1 @@
+"""The scf-chain HTTP gateway: one FastAPI service for every role of the consortium."""

@@ -1,0 +1,92 @@
+"""The gateway's long-lived parts, built once at start-up and shared by every request."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from api.ratelimit import RateLimiter
+from api.store import GatewayStore, SqliteJournal
+from scf_chain.deploy import LEDGER_CONTRACT
+from scf_chain.indexer import Indexer, LedgerIndex
+from scf_chain.runtime import Runtime, open_runtime
+from scf_chain.settings import Settings
+
+log = logging.getLogger(__name__)
+
+OPERATOR_ROLE = "operator"
+INDEX_WAIT_S = 15.0
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The member a request acts as."""
+
+    address: str
+    name: str
+    role: str  # core_enterprise, supplier, financier, auditor or operator
+    frozen: bool
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in (OPERATOR_ROLE, "auditor")
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = GatewayStore(settings.gateway_db_path)
+        self.journal = SqliteJournal(self.store)
+        self.runtime: Runtime = open_runtime(settings, deploy_if_missing=settings.dev_mode, journal=self.journal)
+        self.runtime.keystore.unlock_all()
+        self.index = LedgerIndex(settings.index_db_path)
+        self.indexer = Indexer(
+            self.runtime.w3,
+            self.runtime.deployment.ledger,
+            self.runtime.contracts[LEDGER_CONTRACT].abi,
+            self.index,
+            confirmations=settings.confirmations,
+        )
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.operations = ThreadPoolExecutor(max_workers=16, thread_name_prefix="operation")
+        self._stop = threading.Event()
+        self._indexer_thread = threading.Thread(
+            target=self.indexer.run, args=(self._stop,), name="indexer", daemon=True
+        )
+
+    def start(self) -> None:
+        interrupted = self.store.fail_unfinished_operations("the gateway restarted before this operation finished")
+        if interrupted:
+            log.warning("%d operations were interrupted by a restart", interrupted)
+        for sender in self.journal.senders_with_unconfirmed():
+            resent = self.runtime.sender.resume(sender)
+            if resent:
+                log.info("rebroadcast %d journalled transactions of %s", resent, sender)
+        self.indexer.sync()
+        self._indexer_thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.operations.shutdown(wait=True)
+        if self._indexer_thread.is_alive():
+            self._indexer_thread.join(timeout=5)
+        self.store.close()
+
+    @property
+    def operator_address(self) -> str:
+        return self.runtime.operator.address
+
+    def caller_for(self, address: str) -> Caller | None:
+        if address == self.operator_address:
+            return Caller(address, "Consortium operator", OPERATOR_ROLE, False)
+        member = self.index.member(address)
+        if member is None:
+            return None
+        return Caller(member.address, member.name, member.role, member.frozen)
+
+    def wait_indexed(self, block_number: int) -> int:
+        """Waits until the index has the block, so that callers read their own writes."""
+        self.indexer.wait_for(block_number, timeout=INDEX_WAIT_S)
+        return self.index.indexed_block

@@ -1,0 +1,148 @@
+"""Request guards that run before any route: a body size limit, and idempotent writes.
+
+A POST or PUT with an ``Idempotency-Key`` header is recorded under the caller's
+credentials. A repeat with the same key and body gets the first response again and
+sends no new transaction; the same key with another body gets 409. Records live in
+the gateway's database, so they survive a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.problems import PROBLEM_JSON, Problem
+from api.store import GatewayStore
+
+IDEMPOTENT_METHODS = ("POST", "PUT")
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+async def _send_problem(send: Send, problem: Problem) -> None:
+    body = json.dumps(problem.body()).encode()
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in problem.headers.items()]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        too_large = Problem(413, "body_too_large", f"The request body is larger than {self.max_body_bytes} bytes.")
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await _send_problem(send, too_large)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_body_bytes:
+                await _send_problem(send, too_large)
+                return
+            more = message.get("more_body", False)
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        key = headers.get("idempotency-key")
+        if key is None or scope["method"] not in IDEMPOTENT_METHODS:
+            await self.app(scope, replay, send)
+            return
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
+            await _send_problem(
+                send,
+                Problem(
+                    422,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 255 printable characters.",
+                    field="Idempotency-Key",
+                ),
+            )
+            return
+        await self._idempotent(scope, replay, send, headers, key, body)
+
+    async def _idempotent(
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers, key: str, body: bytes
+    ) -> None:
+        store: GatewayStore = scope["app"].state.gateway.store
+        credentials = hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()
+        request_line = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode()}"
+        fingerprint = hashlib.sha256(request_line.encode() + b"\n" + body).hexdigest()
+        state, stored = await run_in_threadpool(store.claim_idempotency_key, credentials, key, fingerprint)
+        if state == "conflict":
+            await _send_problem(
+                send,
+                Problem(
+                    409,
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was already used with a different request; use a new key.",
+                ),
+            )
+            return
+        if state == "in_progress":
+            await _send_problem(
+                send,
+                Problem(
+                    409,
+                    "idempotency_request_in_progress",
+                    "A request with this Idempotency-Key is still being processed; retry shortly.",
+                    headers={"Retry-After": "1"},
+                ),
+            )
+            return
+        if state == "done":
+            status, content, content_type = stored
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", content_type.encode()),
+                        (b"content-length", str(len(content)).encode()),
+                        (b"idempotent-replayed", b"true"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": content})
+            return
+
+        captured: dict[str, Any] = {"status": 500, "content_type": "application/json", "body": b""}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        captured["content_type"] = value.decode()
+            elif message["type"] == "http.response.body":
+                captured["body"] += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            status = captured["status"]
+            # Failures that say nothing about the request itself may be retried with the same key.
+            if status >= 500 or status in (401, 429):
+                await run_in_threadpool(store.release_idempotency_key, credentials, key)
+            else:
+                await run_in_threadpool(
+                    store.complete_idempotency_key, credentials, key, status, captured["body"], captured["content_type"]
+                )

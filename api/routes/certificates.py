@@ -1,0 +1,267 @@
+"""Certificates: issue, accept, reject, cancel, split, transfer, freeze, and reads."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import CurrentCaller, GatewayDep, OperatorCaller, require_role
+from api.gateway import Caller, Gateway
+from api.problems import not_found
+from api.responses import WRITE_RESPONSES, problem_responses
+from api.schemas import (
+    Address,
+    CertificateIssue,
+    CertificateOut,
+    CertificatePage,
+    CertificateSplitRequest,
+    CertificateTransfer,
+    OperationOut,
+    WriteResult,
+)
+from api.writes import ActionResult, certificate_out, perform, signer_for
+from scf_chain.indexer import CertificateRecord
+
+router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
+
+CertificateId = Annotated[int, Path(ge=1, le=2**40 - 1, description="The certificate's id.")]
+CoreEnterprise = Annotated[Caller, Depends(require_role("core_enterprise"))]
+
+
+def visible_certificate(gateway: Gateway, caller: Caller, certificate_id: int) -> CertificateRecord:
+    """The certificate if the caller may see it; the same 404 whether it is missing or not theirs."""
+    record = gateway.index.certificate(certificate_id)
+    if record is None:
+        raise not_found("certificate")
+    if caller.sees_everything or caller.address in (record.holder, record.obligor):
+        return record
+    if gateway.index.has_held(caller.address, certificate_id):
+        return record
+    raise not_found("certificate")
+
+
+WRITE: dict[int | str, dict[str, Any]] = {200: {"model": WriteResult}, 202: {"model": OperationOut}, **WRITE_RESPONSES}
+CREATE: dict[int | str, dict[str, Any]] = {201: {"model": WriteResult}, 202: {"model": OperationOut}, **WRITE_RESPONSES}
+
+
+@router.post(
+    "",
+    summary="Issue a certificate against an invoice",
+    description="A core enterprise issues a payable certificate to a supplier, within its credit line. "
+    "The certificate is pending until the supplier accepts it.",
+    status_code=201,
+    responses=CREATE,
+    response_model=WriteResult,
+)
+def issue_certificate(
+    body: CertificateIssue, caller: CoreEnterprise, gateway: GatewayDep, request: Request
+) -> JSONResponse:
+    ledger = gateway.runtime.ledger
+    signer = signer_for(gateway, caller)
+
+    def action() -> ActionResult:
+        result = ledger.issue(signer, body.to, body.amount, body.maturity_date, body.document_hash)
+        if body.invoice_number:
+            gateway.store.set_invoice_number(result.certificate_id, body.invoice_number)
+        return result, [result.certificate_id]
+
+    return perform(gateway, caller, request, "issue", action, creates=True)
+
+
+@router.get(
+    "",
+    summary="List certificates",
+    description="Members see the certificates they hold or owe; auditors and the operator see all.",
+    response_model=CertificatePage,
+    responses=problem_responses(401, 422),
+)
+def list_certificates(
+    caller: CurrentCaller,
+    gateway: GatewayDep,
+    status: Annotated[str | None, Query(pattern="^(pending|active|split|cancelled|financed|settled|overdue)$")] = None,
+    holder: Annotated[Address | None, Query()] = None,
+    obligor: Annotated[Address | None, Query()] = None,
+    maturity_from: date | None = None,
+    maturity_to: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CertificatePage:
+    records, total = gateway.index.certificates(
+        party=None if caller.sees_everything else caller.address,
+        status=status,
+        holder=holder,
+        obligor=obligor,
+        maturity_from=maturity_from,
+        maturity_to=maturity_to,
+        limit=limit,
+        offset=offset,
+    )
+    return CertificatePage(
+        items=[certificate_out(gateway, record) for record in records],
+        total=total,
+        limit=limit,
+        offset=offset,
+        indexed_block=gateway.index.indexed_block,
+    )
+
+
+@router.get(
+    "/{certificate_id}",
+    summary="Read a certificate",
+    response_model=CertificateOut,
+    responses=problem_responses(401, 404, 422),
+)
+def get_certificate(certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep) -> CertificateOut:
+    return certificate_out(gateway, visible_certificate(gateway, caller, certificate_id))
+
+
+@router.post(
+    "/{certificate_id}/accept",
+    summary="Accept a pending certificate",
+    description="The receiving supplier accepts a pending certificate, which makes it active.",
+    responses=WRITE,
+    response_model=WriteResult,
+)
+def accept_certificate(
+    certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep, request: Request
+) -> JSONResponse:
+    visible_certificate(gateway, caller, certificate_id)
+    signer = signer_for(gateway, caller)
+
+    def action() -> ActionResult:
+        return gateway.runtime.ledger.accept(signer, certificate_id), [certificate_id]
+
+    return perform(gateway, caller, request, "accept", action, creates=False)
+
+
+@router.post(
+    "/{certificate_id}/reject",
+    summary="Reject a pending certificate",
+    description="The receiving supplier rejects a pending certificate: it is cancelled and the credit given back.",
+    responses=WRITE,
+    response_model=WriteResult,
+)
+def reject_certificate(
+    certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep, request: Request
+) -> JSONResponse:
+    visible_certificate(gateway, caller, certificate_id)
+    signer = signer_for(gateway, caller)
+
+    def action() -> ActionResult:
+        return gateway.runtime.ledger.reject(signer, certificate_id), [certificate_id]
+
+    return perform(gateway, caller, request, "reject", action, creates=False)
+
+
+@router.post(
+    "/{certificate_id}/cancel",
+    summary="Cancel a pending certificate",
+    description="The obligor cancels a certificate it issued while it is still pending; the credit is given back.",
+    responses=WRITE,
+    response_model=WriteResult,
+)
+def cancel_certificate(
+    certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep, request: Request
+) -> JSONResponse:
+    visible_certificate(gateway, caller, certificate_id)
+    signer = signer_for(gateway, caller)
+
+    def action() -> ActionResult:
+        return gateway.runtime.ledger.cancel(signer, certificate_id), [certificate_id]
+
+    return perform(gateway, caller, request, "cancel", action, creates=False)
+
+
+@router.post(
+    "/{certificate_id}/split",
+    summary="Split a certificate into parts",
+    description="The holder splits a certificate into 2 to 100 new certificates whose amounts sum exactly to its "
+    "face value. Parts may go back to the holder. The parent is retired.",
+    status_code=201,
+    responses=CREATE,
+    response_model=WriteResult,
+)
+def split_certificate(
+    certificate_id: CertificateId,
+    body: CertificateSplitRequest,
+    caller: CurrentCaller,
+    gateway: GatewayDep,
+    request: Request,
+) -> JSONResponse:
+    visible_certificate(gateway, caller, certificate_id)
+    signer = signer_for(gateway, caller)
+    parts = [(part.to, part.amount) for part in body.parts]
+
+    def action() -> ActionResult:
+        result = gateway.runtime.ledger.split(signer, certificate_id, parts)
+        return result, result.certificate_ids
+
+    return perform(gateway, caller, request, "split", action, creates=True)
+
+
+@router.post(
+    "/{certificate_id}/transfer",
+    summary="Transfer a certificate, whole or in part",
+    description="Without an amount, the whole certificate moves to `to`. With an amount, that part moves and the "
+    "remainder stays with the holder as a new certificate (201, remainder first).",
+    responses={**WRITE, 201: {"model": WriteResult}},
+    response_model=WriteResult,
+)
+def transfer_certificate(
+    certificate_id: CertificateId,
+    body: CertificateTransfer,
+    caller: CurrentCaller,
+    gateway: GatewayDep,
+    request: Request,
+) -> JSONResponse:
+    record = visible_certificate(gateway, caller, certificate_id)
+    signer = signer_for(gateway, caller)
+    ledger = gateway.runtime.ledger
+    whole = body.amount is None or body.amount == record.face_value
+
+    def action() -> ActionResult:
+        if whole:
+            return ledger.transfer(signer, certificate_id, body.to), [certificate_id]
+        assert body.amount is not None
+        result = ledger.transfer_part(signer, certificate_id, body.to, body.amount)
+        return result, result.certificate_ids
+
+    return perform(gateway, caller, request, "transfer", action, creates=not whole)
+
+
+@router.post(
+    "/{certificate_id}/freeze",
+    summary="Freeze a certificate (operator)",
+    description="For example under a court order: a frozen certificate cannot move or change.",
+    responses=WRITE,
+    response_model=WriteResult,
+)
+def freeze_certificate(
+    certificate_id: CertificateId, caller: OperatorCaller, gateway: GatewayDep, request: Request
+) -> JSONResponse:
+    visible_certificate(gateway, caller, certificate_id)
+
+    def action() -> ActionResult:
+        return gateway.runtime.ledger.freeze_certificate(gateway.runtime.operator, certificate_id), [certificate_id]
+
+    return perform(gateway, caller, request, "freeze", action, creates=False)
+
+
+@router.post(
+    "/{certificate_id}/unfreeze",
+    summary="Unfreeze a certificate (operator)",
+    responses=WRITE,
+    response_model=WriteResult,
+)
+def unfreeze_certificate(
+    certificate_id: CertificateId, caller: OperatorCaller, gateway: GatewayDep, request: Request
+) -> JSONResponse:
+    visible_certificate(gateway, caller, certificate_id)
+
+    def action() -> ActionResult:
+        return gateway.runtime.ledger.unfreeze_certificate(gateway.runtime.operator, certificate_id), [certificate_id]
+
+    return perform(gateway, caller, request, "unfreeze", action, creates=False)

@@ -1,0 +1,52 @@
+"""Credit lines of core enterprises."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from api.deps import CurrentCaller, GatewayDep, OperatorCaller
+from api.gateway import OPERATOR_ROLE
+from api.problems import Problem, not_found
+from api.responses import WRITE_RESPONSES, problem_responses
+from api.routes.members import visible_member
+from api.schemas import CreditLimitUpdate, CreditLineOut
+
+router = APIRouter(prefix="/v1/credit-lines", tags=["credit lines"])
+
+Obligor = Annotated[str, Path(description="The core enterprise's address.")]
+
+
+@router.put(
+    "/{obligor}",
+    summary="Set a core enterprise's credit limit (operator)",
+    response_model=CreditLineOut,
+    responses=WRITE_RESPONSES,
+)
+def set_credit_limit(
+    obligor: Obligor, body: CreditLimitUpdate, caller: OperatorCaller, gateway: GatewayDep
+) -> CreditLineOut:
+    record = visible_member(gateway, caller, obligor)
+    if record.role != "core_enterprise":
+        raise Problem(422, "not_core_enterprise", "Only a core enterprise has a credit line.", field="obligor")
+    ledger = gateway.runtime.ledger
+    ledger.set_credit_limit(gateway.runtime.operator, record.address, body.limit)
+    line = ledger.credit_line(record.address)
+    return CreditLineOut(obligor=line.obligor, limit=line.limit, outstanding=line.outstanding, available=line.available)
+
+
+@router.get(
+    "/{obligor}",
+    summary="Read a credit line",
+    description="The operator, auditors and the obligor itself see its limit, outstanding and available credit.",
+    response_model=CreditLineOut,
+    responses=problem_responses(401, 404),
+)
+def get_credit_line(obligor: Obligor, caller: CurrentCaller, gateway: GatewayDep) -> CreditLineOut:
+    record = visible_member(gateway, caller, obligor)
+    allowed = caller.role in (OPERATOR_ROLE, "auditor") or caller.address == record.address
+    if not allowed or record.role != "core_enterprise":
+        raise not_found("credit line")
+    line = gateway.runtime.ledger.credit_line(record.address)
+    return CreditLineOut(obligor=line.obligor, limit=line.limit, outstanding=line.outstanding, available=line.available)

@@ -1,0 +1,140 @@
+"""Members of the consortium, their API keys, and the caller's own record."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import CurrentCaller, GatewayDep, OperatorCaller
+from api.gateway import Caller, Gateway
+from api.problems import Problem, not_found
+from api.responses import WRITE_RESPONSES, problem_responses
+from api.schemas import ApiKeyOut, MemberCreate, MemberCreated, MemberOut, WriteResult, parse_address
+from scf_chain.indexer import MemberRecord
+from scf_chain.types import MemberRole
+
+router = APIRouter(tags=["members"])
+
+# Members a non-privileged caller may look up: those it can pay.
+PAYABLE_ROLES = ("core_enterprise", "supplier", "financier")
+
+MemberAddress = Annotated[str, Path(description="The member's address.")]
+
+
+def member_out(record: MemberRecord) -> MemberOut:
+    return MemberOut(
+        address=record.address, name=record.name, role=record.role, status="frozen" if record.frozen else "active"
+    )
+
+
+def visible_member(gateway: Gateway, caller: Caller, address: str) -> MemberRecord:
+    checksummed = parse_address(address)
+    record = gateway.index.member(checksummed) if checksummed else None
+    if record is None:
+        raise not_found("member")
+    if caller.sees_everything or record.address == caller.address:
+        return record
+    if record.role in PAYABLE_ROLES and not record.frozen:
+        return record
+    raise not_found("member")
+
+
+@router.get(
+    "/v1/me", summary="The caller's own member record", response_model=MemberOut, responses=problem_responses(401)
+)
+def me(caller: CurrentCaller) -> MemberOut:
+    return MemberOut(address=caller.address, name=caller.name, role=caller.role, status="active")
+
+
+@router.post(
+    "/v1/members",
+    summary="Onboard a member (operator)",
+    description="Registers a member on the ledger with one role. Without an address the gateway generates the "
+    "member's signing key and keeps it encrypted. The response carries the member's API key, shown this once.",
+    status_code=201,
+    response_model=MemberCreated,
+    responses=WRITE_RESPONSES,
+)
+def create_member(body: MemberCreate, caller: OperatorCaller, gateway: GatewayDep) -> MemberCreated:
+    runtime = gateway.runtime
+    if body.address is not None and gateway.index.member(body.address) is not None:
+        raise Problem(409, "member_already_registered", "That address is already a member; it holds one role.")
+    address = body.address or runtime.keystore.create().address
+    role = MemberRole[body.role.name]
+    result = runtime.ledger.register_member(runtime.operator, address, role, body.name)
+    gateway.wait_indexed(result.block_number)
+    api_key = gateway.store.create_api_key(address)
+    return MemberCreated(address=address, name=body.name, role=body.role.value, status="active", api_key=api_key)
+
+
+@router.get(
+    "/v1/members",
+    summary="List members",
+    description="The operator and auditors see every member; others see the active members they can pay.",
+    response_model=list[MemberOut],
+    responses=problem_responses(401),
+)
+def list_members(caller: CurrentCaller, gateway: GatewayDep) -> list[MemberOut]:
+    records = gateway.index.members()
+    if not caller.sees_everything:
+        records = [r for r in records if r.role in PAYABLE_ROLES and not r.frozen]
+    return [member_out(record) for record in records]
+
+
+@router.get(
+    "/v1/members/{address}",
+    summary="Read a member",
+    response_model=MemberOut,
+    responses=problem_responses(401, 404),
+)
+def get_member(address: MemberAddress, caller: CurrentCaller, gateway: GatewayDep) -> MemberOut:
+    return member_out(visible_member(gateway, caller, address))
+
+
+def _set_frozen(gateway: Gateway, caller: Caller, address: str, frozen: bool) -> JSONResponse:
+    record = visible_member(gateway, caller, address)
+    runtime = gateway.runtime
+    change = runtime.ledger.freeze_member if frozen else runtime.ledger.unfreeze_member
+    result = change(runtime.operator, record.address)
+    indexed_block = gateway.wait_indexed(result.block_number)
+    body = WriteResult(
+        tx_hash=result.tx_hash, block_number=result.block_number, certificates=[], indexed_block=indexed_block
+    )
+    refreshed = gateway.index.member(record.address) or record
+    return JSONResponse({**body.model_dump(), "member": member_out(refreshed).model_dump()})
+
+
+@router.post("/v1/members/{address}/freeze", summary="Freeze a member (operator)", responses=WRITE_RESPONSES)
+def freeze_member(address: MemberAddress, caller: OperatorCaller, gateway: GatewayDep) -> JSONResponse:
+    return _set_frozen(gateway, caller, address, True)
+
+
+@router.post("/v1/members/{address}/unfreeze", summary="Unfreeze a member (operator)", responses=WRITE_RESPONSES)
+def unfreeze_member(address: MemberAddress, caller: OperatorCaller, gateway: GatewayDep) -> JSONResponse:
+    return _set_frozen(gateway, caller, address, False)
+
+
+@router.post(
+    "/v1/members/{address}/api-keys",
+    summary="Rotate a member's API key (operator)",
+    description="Issues a new API key for the member and revokes its previous ones. The key is shown this once.",
+    status_code=201,
+    response_model=ApiKeyOut,
+    responses=WRITE_RESPONSES,
+)
+def rotate_api_key(address: MemberAddress, caller: OperatorCaller, gateway: GatewayDep, request: Request) -> ApiKeyOut:
+    record = visible_member(gateway, caller, address)
+    return ApiKeyOut(member=record.address, api_key=gateway.store.create_api_key(record.address, revoke_existing=True))
+
+
+@router.delete(
+    "/v1/members/{address}/api-keys",
+    summary="Revoke a member's API keys (operator)",
+    status_code=204,
+    responses=problem_responses(401, 403, 404),
+)
+def revoke_api_keys(address: MemberAddress, caller: OperatorCaller, gateway: GatewayDep) -> None:
+    record = visible_member(gateway, caller, address)
+    gateway.store.revoke_api_keys(record.address)

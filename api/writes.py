@@ -1,0 +1,123 @@
+"""Running a ledger write for a caller: wait for it (the default) or hand back an operation.
+
+By default a write waits for its receipt and for the index to reach its block, so the
+caller reads its own write. With ``Prefer: respond-async`` it answers 202 at once with
+an operation to poll at ``/v1/operations/{id}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from eth_account.signers.local import LocalAccount
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from api.gateway import OPERATOR_ROLE, Caller, Gateway
+from api.problems import Problem, from_library_error
+from api.schemas import CertificateOut, OperationOut, WriteResult
+from api.store import Operation
+from scf_chain.errors import ScfError
+from scf_chain.indexer import CertificateRecord
+from scf_chain.types import TxResult
+
+log = logging.getLogger(__name__)
+
+# A write returns what it touched: its transaction and the ids of the certificates to show.
+ActionResult = tuple[TxResult, Sequence[int]]
+Action = Callable[[], ActionResult]
+
+
+def signer_for(gateway: Gateway, caller: Caller) -> LocalAccount:
+    if caller.role == OPERATOR_ROLE:
+        return gateway.runtime.operator
+    return gateway.runtime.keystore.account(caller.address)
+
+
+def certificate_out(gateway: Gateway, record: CertificateRecord) -> CertificateOut:
+    return CertificateOut(
+        id=record.id,
+        root_id=record.root_id,
+        parent_id=record.parent_id,
+        obligor=record.obligor,
+        holder=record.holder,
+        amount=record.face_value,
+        maturity_date=record.maturity_date,
+        hops=record.hops,
+        document_hash=record.document_hash,
+        status=record.status,
+        frozen=record.frozen,
+        child_ids=list(record.child_ids),
+        tx_hash=record.created_tx,
+        created_at=record.created_at,
+        invoice_number=gateway.store.invoice_number(record.root_id),
+    )
+
+
+def operation_out(operation: Operation) -> OperationOut:
+    return OperationOut(
+        id=operation.id,
+        kind=operation.kind,
+        status=operation.status,
+        result=operation.result,
+        problem=operation.problem,
+        created_at=datetime.fromtimestamp(operation.created_at, UTC),
+        updated_at=datetime.fromtimestamp(operation.updated_at, UTC),
+    )
+
+
+def _complete(gateway: Gateway, action: Action, on_mined: Callable[[], None] | None = None) -> WriteResult:
+    result, certificate_ids = action()
+    if on_mined is not None:
+        on_mined()
+    indexed_block = gateway.wait_indexed(result.block_number)
+    certificates = []
+    for certificate_id in certificate_ids:
+        record = gateway.index.certificate(certificate_id)
+        if record is not None:
+            certificates.append(certificate_out(gateway, record))
+    return WriteResult(
+        tx_hash=result.tx_hash,
+        block_number=result.block_number,
+        certificates=certificates,
+        indexed_block=indexed_block,
+    )
+
+
+def wants_async(request: Request) -> bool:
+    prefer = request.headers.get("prefer", "")
+    return any(token.strip().lower() == "respond-async" for token in prefer.split(","))
+
+
+def perform(
+    gateway: Gateway, caller: Caller, request: Request, kind: str, action: Action, *, creates: bool
+) -> JSONResponse:
+    if not wants_async(request):
+        body = _complete(gateway, action)
+        return JSONResponse(jsonable_encoder(body), status_code=201 if creates else 200)
+
+    operation = gateway.store.create_operation(caller.address, kind)
+
+    def run() -> None:
+        try:
+            body = _complete(gateway, action, lambda: gateway.store.update_operation(operation.id, "mined"))
+        except ScfError as exc:
+            gateway.store.update_operation(operation.id, "failed", problem=from_library_error(exc).body())
+        except Problem as exc:
+            gateway.store.update_operation(operation.id, "failed", problem=exc.body())
+        except Exception:
+            log.exception("operation %s failed unexpectedly", operation.id)
+            problem = Problem(500, "internal_error", "The operation failed on our side; nothing was changed.")
+            gateway.store.update_operation(operation.id, "failed", problem=problem.body())
+        else:
+            gateway.store.update_operation(operation.id, "confirmed", result=jsonable_encoder(body))
+
+    gateway.operations.submit(run)
+    return JSONResponse(
+        jsonable_encoder(operation_out(operation)),
+        status_code=202,
+        headers={"Location": f"/v1/operations/{operation.id}"},
+    )

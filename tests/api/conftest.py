@@ -1,0 +1,198 @@
+"""A real gateway process (uvicorn on a free port) on a real Anvil chain of its own.
+
+The API tests share one chain and one gateway for the session and never revert the
+chain: each test onboards the members it needs, so tests stay independent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.store import GatewayStore
+from scf_chain.chain import LocalChain, free_port
+from scf_chain.money import today_utc
+from scf_chain.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class GatewayProcess:
+    base_url: str
+    data_dir: Path
+    chain: LocalChain
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        port = self.base_url.rsplit(":", 1)[1]
+        log = (self.data_dir / "gateway.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "api.main:app_factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--log-level",
+                "warning",
+            ],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the gateway exited; see {self.data_dir / 'gateway.log'}")
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the gateway did not become ready")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    data_dir = tmp_path_factory.mktemp("gateway-data")
+    # A fixed port, so that the chain can be stopped and started again where the gateway expects it.
+    chain = LocalChain(data_dir / "chain", port=free_port())
+    record = chain.start()
+    env = {
+        **os.environ,
+        "SCF_DATA_DIR": str(data_dir),
+        "SCF_RPC_URL": record.url,
+        "SCF_DEV_MODE": "true",
+        "SCF_RATE_LIMIT_PER_MINUTE": "100000",
+        "SCF_RATE_LIMIT_BURST": "10000",
+    }
+    process = GatewayProcess(f"http://127.0.0.1:{free_port()}", data_dir, chain, env)
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
+        chain.stop()
+
+
+@pytest.fixture(scope="session")
+def operator_key(gateway: GatewayProcess) -> str:
+    store = GatewayStore(Settings(data_dir=gateway.data_dir).gateway_db_path)
+    try:
+        from scf_chain.keys import anvil_account
+
+        return store.create_api_key(anvil_account(0).address)
+    finally:
+        store.close()
+
+
+class Api:
+    """An HTTP client acting as one member."""
+
+    def __init__(self, base_url: str, api_key: str | None) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(base_url=base_url, headers=headers, timeout=60)
+
+    def get(self, path: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, json: object = None, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+        return self.client.post(path, json=json, **kwargs)
+
+    def put(self, path: str, json: object = None, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+        return self.client.put(path, json=json, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def operator_api(gateway: GatewayProcess, operator_key: str) -> Api:
+    return Api(gateway.base_url, operator_key)
+
+
+_names = itertools.count()
+
+
+@dataclass
+class ApiMember:
+    address: str
+    name: str
+    role: str
+    api: Api
+
+
+@pytest.fixture
+def onboard(gateway: GatewayProcess, operator_api: Api) -> Callable[..., ApiMember]:
+    """Onboards a new member through the API and returns a client acting as it."""
+
+    def make(role: str, name: str | None = None) -> ApiMember:
+        name = name or f"{role.replace('_', ' ').title()} {next(_names)}"
+        response = operator_api.post("/v1/members", {"name": name, "role": role})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return ApiMember(body["address"], name, role, Api(gateway.base_url, body["api_key"]))
+
+    return make
+
+
+_documents = itertools.count()
+
+
+def new_document_hash() -> str:
+    return "0x" + hashlib.sha256(f"api-invoice-{next(_documents)}-{time.time_ns()}".encode()).hexdigest()
+
+
+def maturity_in(days: int = 90) -> str:
+    return (today_utc() + timedelta(days=days)).isoformat()
+
+
+@pytest.fixture
+def issued(onboard: Callable[..., ApiMember], operator_api: Api) -> Callable[..., tuple[ApiMember, ApiMember, dict]]:
+    """Onboards a core enterprise with credit and a supplier, issues and accepts a certificate."""
+
+    def make(amount: str = "1000000.00", limit: str = "5000000.00") -> tuple[ApiMember, ApiMember, dict]:
+        core, supplier = onboard("core_enterprise"), onboard("supplier")
+        assert operator_api.put(f"/v1/credit-lines/{core.address}", {"limit": limit}).status_code == 200
+        response = core.api.post(
+            "/v1/certificates",
+            {
+                "to": supplier.address,
+                "amount": amount,
+                "maturity_date": maturity_in(),
+                "document_hash": new_document_hash(),
+            },
+        )
+        assert response.status_code == 201, response.text
+        certificate = response.json()["certificates"][0]
+        accepted = supplier.api.post(f"/v1/certificates/{certificate['id']}/accept")
+        assert accepted.status_code == 200, accepted.text
+        return core, supplier, accepted.json()["certificates"][0]
+
+    return make
