@@ -96,6 +96,7 @@ def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal
         gas_price=settings.gas_price_wei,
         journal=journal,
         receipt_timeout=settings.receipt_timeout_s,
+        max_pending_per_sender=settings.max_pending_per_sender,
     )
     # Until the ledger is known, reverts decode against the ABIs without member names.
     nowhere = "0x" + "00" * 20

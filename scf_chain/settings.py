@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     gas_price_wei: int = Field(default=0, description="Gas price; consortium networks run gas-free at 0.")
     poa: bool = Field(default=False, description="Besu QBFT: add web3's ExtraDataToPOAMiddleware.")
     receipt_timeout_s: float = 30.0
+    max_pending_per_sender: int = Field(
+        default=64, description="Transactions one signer may have in flight; keep below Besu's per-sender limit."
+    )
     confirmations: int = Field(default=0, description="Blocks the indexer waits for; 0 for Anvil and QBFT.")
     rate_limit_per_minute: int = Field(default=1200, description="Requests one API key may make each minute.")
     rate_limit_burst: int = Field(default=200, description="Requests one API key may make at once.")

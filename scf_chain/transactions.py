@@ -72,12 +72,15 @@ class TransactionSender:
         gas_price: int = 0,
         journal: Journal | None = None,
         receipt_timeout: float = 30.0,
+        max_pending_per_sender: int = 64,
     ) -> None:
         self.w3 = w3
         self.chain_id = chain_id
         self.gas_price = gas_price
         self.journal = journal
         self.receipt_timeout = receipt_timeout
+        self.max_pending_per_sender = max_pending_per_sender
+        self._pending: dict[str, threading.BoundedSemaphore] = {}
         self._decode_revert = decode_revert
         self._registry_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
@@ -86,6 +89,10 @@ class TransactionSender:
     def _lock_for(self, address: str) -> threading.Lock:
         with self._registry_lock:
             return self._locks.setdefault(address, threading.Lock())
+
+    def _pending_slot(self, address: str) -> threading.BoundedSemaphore:
+        with self._registry_lock:
+            return self._pending.setdefault(address, threading.BoundedSemaphore(self.max_pending_per_sender))
 
     def send(self, account: LocalAccount, call: Sendable, *, gas: int | None = None) -> str:
         """Estimates, signs, journals and broadcasts ``call`` from ``account``; returns the hash.
@@ -119,8 +126,10 @@ class TransactionSender:
 
     def transact(self, account: LocalAccount, call: Sendable, *, gas: int | None = None) -> TxReceipt:
         """Sends ``call`` and waits for its receipt; a revert raises the decoded error."""
-        tx_hash = self.send(account, call, gas=gas)
-        return self.wait(tx_hash, call=call, sender=account.address)
+        # Besu caps the pending transactions of one sender: past the cap, wait for a slot.
+        with self._pending_slot(to_checksum_address(account.address)):
+            tx_hash = self.send(account, call, gas=gas)
+            return self.wait(tx_hash, call=call, sender=account.address)
 
     def wait(self, tx_hash: str, *, call: Sendable | None = None, sender: str | None = None) -> TxReceipt:
         try:
