@@ -107,3 +107,48 @@ def test_bad_query_and_path_values_are_422(issued):
     assert core.api.get("/v1/certificates", params={"limit": 0}).status_code == 422
     assert core.api.get("/v1/certificates/abc").status_code == 422
     assert core.api.get("/v1/certificates/-1").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/certificates/{cert}/transfer", {"to": "0xabc"}, "to"),
+        ("/v1/certificates/{cert}/transfer", {"to": "{me}", "amount": "1.001"}, "amount"),
+        ("/v1/certificates/{cert}/transfer", {"to": "{me}", "amount": "-1.00"}, "amount"),
+        ("/v1/certificates/{cert}/transfer", {"to": "{me}", "extra": 1}, "extra"),
+        ("/v1/certificates/{cert}/transfer", {}, "to"),
+        ("/v1/certificates/{cert}/split", {"parts": []}, "parts"),
+        ("/v1/certificates/{cert}/split", {"parts": [{"to": "{me}", "amount": "1.00"}] * 101}, "parts"),
+    ],
+)
+def test_malformed_holder_writes_are_422_and_change_nothing(issued, path, body, field):
+    _, supplier, certificate = issued()
+    body = {k: (supplier.address if v == "{me}" else v) for k, v in body.items()}
+    if "parts" in body:
+        body["parts"] = [{**p, "to": supplier.address} for p in body["parts"]]
+    response = supplier.api.post(path.format(cert=certificate["id"]), body)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+    assert supplier.api.get(f"/v1/certificates/{certificate['id']}").json()["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/v1/members", {"name": "X", "role": "banker"}, "role"),
+        ("POST", "/v1/members", {"name": "", "role": "supplier"}, "name"),
+        ("POST", "/v1/members", {"name": "X", "role": "supplier", "address": "0x12"}, "address"),
+        ("POST", "/v1/members", {"name": "X", "role": "supplier", "is_admin": True}, "is_admin"),
+        ("PUT", "/v1/credit-lines/{core}", {"limit": "-1.00"}, "limit"),
+        ("PUT", "/v1/credit-lines/{core}", {"limit": "1.234"}, "limit"),
+        ("PUT", "/v1/credit-lines/{core}", {"limit": 100}, "limit"),
+        ("PUT", "/v1/credit-lines/{core}", {}, "limit"),
+    ],
+)
+def test_malformed_operator_writes_are_422(issued, operator_api, method, path, body, field):
+    core, _, _ = issued()
+    before = operator_api.get(f"/v1/credit-lines/{core.address}").json()
+    response = operator_api.client.request(method, path.format(core=core.address), json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+    assert operator_api.get(f"/v1/credit-lines/{core.address}").json() == before
