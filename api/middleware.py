@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -32,31 +33,36 @@ async def _send_problem(send: Send, problem: Problem) -> None:
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    """``body_limits`` raises the limit for the exact paths named (file uploads); others get ``max_body_bytes``."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        too_large = Problem(413, "body_too_large", f"The request body is larger than {self.max_body_bytes} bytes.")
+        limit = self.body_limits.get(scope["path"], self.max_body_bytes)
+        too_large = Problem(413, "body_too_large", f"The request body is larger than {limit} bytes.")
         declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared and declared.isdigit() and int(declared) > limit:
             await _send_problem(send, too_large)
             return
-        body = b""
+        received = bytearray()  # not bytes +=, which copies the body so far for every chunk of an upload
         more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            body += message.get("body", b"")
-            if len(body) > self.max_body_bytes:
+            received += message.get("body", b"")
+            if len(received) > limit:
                 await _send_problem(send, too_large)
                 return
             more = message.get("more_body", False)
+        body = bytes(received)
 
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
@@ -124,8 +130,10 @@ class RequestGuard:
             return
 
         captured: dict[str, Any] = {"status": 500, "content_type": "application/json", "body": b""}
+        held: list[Message] = []
 
         async def capture(message: Message) -> None:
+            # Held back until the record is written, so that a replay can never find it unfinished.
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
                 for name, value in message.get("headers", []):
@@ -133,7 +141,7 @@ class RequestGuard:
                         captured["content_type"] = value.decode()
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
-            await send(message)
+            held.append(message)
 
         try:
             await self.app(scope, receive, capture)
@@ -146,3 +154,5 @@ class RequestGuard:
                 await run_in_threadpool(
                     store.complete_idempotency_key, credentials, key, status, captured["body"], captured["content_type"]
                 )
+        for message in held:
+            await send(message)

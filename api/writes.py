@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from api.gateway import OPERATOR_ROLE, Caller, Gateway
 from api.problems import Problem, from_library_error
@@ -69,10 +70,7 @@ def operation_out(operation: Operation) -> OperationOut:
     )
 
 
-def _complete(gateway: Gateway, action: Action, on_mined: Callable[[], None] | None = None) -> WriteResult:
-    result, certificate_ids = action()
-    if on_mined is not None:
-        on_mined()
+def _written(gateway: Gateway, result: TxResult, certificate_ids: Sequence[int]) -> WriteResult:
     indexed_block = gateway.wait_indexed(result.block_number)
     certificates = []
     for certificate_id in certificate_ids:
@@ -92,25 +90,34 @@ def wants_async(request: Request) -> bool:
     return any(token.strip().lower() == "respond-async" for token in prefer.split(","))
 
 
-def perform(
-    gateway: Gateway, caller: Caller, request: Request, kind: str, action: Action, *, creates: bool
+Report = Callable[[BaseModel], None]
+"""Reports a write's progress: the result so far, while it is ``mined`` but not finished."""
+BodyAction = Callable[[Report], BaseModel]
+
+
+def respond(
+    gateway: Gateway, caller: Caller, request: Request, kind: str, action: BodyAction, *, status_code: int = 200
 ) -> JSONResponse:
+    """Runs ``action`` now and answers its body, or in the background behind an operation."""
     if not wants_async(request):
-        body = _complete(gateway, action)
-        return JSONResponse(jsonable_encoder(body), status_code=201 if creates else 200)
+        body = action(lambda _: None)
+        return JSONResponse(jsonable_encoder(body), status_code=status_code)
 
     operation = gateway.store.create_operation(caller.address, kind)
 
+    def report(partial: BaseModel) -> None:
+        gateway.store.update_operation(operation.id, "mined", result=jsonable_encoder(partial))
+
     def run() -> None:
         try:
-            body = _complete(gateway, action, lambda: gateway.store.update_operation(operation.id, "mined"))
+            body = action(report)
         except ScfError as exc:
             gateway.store.update_operation(operation.id, "failed", problem=from_library_error(exc).body())
         except Problem as exc:
             gateway.store.update_operation(operation.id, "failed", problem=exc.body())
         except Exception:
             log.exception("operation %s failed unexpectedly", operation.id)
-            problem = Problem(500, "internal_error", "The operation failed on our side; nothing was changed.")
+            problem = Problem(500, "internal_error", "The operation failed on our side; see its progress.")
             gateway.store.update_operation(operation.id, "failed", problem=problem.body())
         else:
             gateway.store.update_operation(operation.id, "confirmed", result=jsonable_encoder(body))
@@ -121,3 +128,23 @@ def perform(
         status_code=202,
         headers={"Location": f"/v1/operations/{operation.id}"},
     )
+
+
+def perform(
+    gateway: Gateway, caller: Caller, request: Request, kind: str, action: Action, *, creates: bool
+) -> JSONResponse:
+    """Runs a write of one transaction that answers with the certificates it touched."""
+
+    def write(report: Report) -> WriteResult:
+        result, certificate_ids = action()
+        report(
+            WriteResult(
+                tx_hash=result.tx_hash,
+                block_number=result.block_number,
+                certificates=[],
+                indexed_block=gateway.index.indexed_block,
+            )
+        )
+        return _written(gateway, result, certificate_ids)
+
+    return respond(gateway, caller, request, kind, write, status_code=201 if creates else 200)
