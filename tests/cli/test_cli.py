@@ -284,13 +284,21 @@ def test_demo_plays_the_story_again_and_again(first_deploy: str, data_dir: Path)
         match = totals.search(out)
         assert match, out
         assert match.group(1) == match.group(3) == "1,000,000.00"
-        # The printed holdings are the ledger's own, and add up to the face value.
-        holdings = runtime.ledger.holdings(int(match.group(2)))
-        assert len(holdings) == 4
-        assert sum(c.face_value for c in holdings) == Decimal("1000000.00")
-        for certificate in holdings:
+        # The printed holdings are the ledger's own, and add up to the face value; at maturity each was paid.
+        leaves = [c for c in runtime.ledger.descendants(int(match.group(2))) if not c.child_ids]
+        assert len(leaves) == 4
+        assert sum(c.face_value for c in leaves) == Decimal("1000000.00")
+        for certificate in leaves:
             assert f"#{certificate.id} " in out and f"CNY {certificate.face_value:,.2f}" in out
+            assert certificate.status.label == "settled"
         assert "sha256 matches" in out
+        # Tier 4 discounted its piece at the bank, which the core enterprise paid at maturity.
+        assert re.search(r"in one transaction .* pays CNY [\d,.]+ \(CNY 80,000\.00 less CNY [\d,.]+ interest", out), out
+        bank = [m for m in runtime.ledger.members() if m.name.startswith("Eastern Commercial Bank")][-1]
+        assert leaves[-1].face_value == Decimal("80000.00") and leaves[-1].last_holder == bank.address
+        assert "Paid at maturity: CNY 1,000,000.00 = face value of" in out
+        assert "net across members: CNY 0.00" in out
+        assert runtime.ledger.settled_amount(int(match.group(2))) == Decimal("1000000.00")
     assert "Huaxia Motors #2" in ok("member", "list")
 
 

@@ -1,0 +1,524 @@
+"""Discounting: financing requests, financiers' signed offers, and delivery versus payment.
+
+A holder asks for financing on a certificate it holds (the request lives in the
+gateway's database). Financiers it asked, or every financier when it named none, see
+the request and quote: the gateway signs each offer (EIP-712) with the financier's
+custodial key and keeps it. The holder compares the offers, priced exactly as the
+settlement desk will price them, and accepts one: in one transaction the desk prices
+the certificate, the financier pays the holder and the certificate (or the part sold)
+passes to the financier as financed.
+
+Allowances: when a financier makes an offer, the gateway raises the financier's
+allowance to the desk, if it is short, to the face value of every certificate it has
+open offers on, so that whichever offer is accepted can be paid. It never lowers an
+allowance; a financier sets it exactly with ``PUT /v1/allowance``. The balance is the
+financier's business: an offer accepted against a balance that is short is refused
+with 409 and nothing moves.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from eth_utils import to_checksum_address
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.actions import certificates_out, member_lock
+from api.clock import SECONDS_PER_DAY, ledger_now, ledger_today
+from api.deps import CurrentCaller, GatewayDep, require_role
+from api.gateway import Caller, Gateway
+from api.problems import Problem, not_found
+from api.responses import WRITE_RESPONSES, problem_responses
+from api.routes.certificates import CertificateId, visible_certificate
+from api.schemas import (
+    FinancingRequestCreate,
+    FinancingRequestOut,
+    FinancingResult,
+    OfferAccept,
+    OfferCreate,
+    OfferOut,
+    OperationOut,
+)
+from api.store import FinancingRequest, StoredOffer
+from api.writes import Report, respond, signer_for
+from scf_chain.indexer import CertificateRecord
+from scf_chain.money import to_day
+from scf_chain.pricing import InvalidTerms, discount_price
+from scf_chain.types import Offer, SignedOffer
+
+router = APIRouter(tags=["financing"])
+
+Financier = Annotated[Caller, Depends(require_role("financier"))]
+RequestId = Annotated[int, Path(ge=1, le=2**62, description="The financing request's id.")]
+OfferId = Annotated[int, Path(ge=1, le=2**62, description="The offer's id.")]
+
+# Bodies that may be left out altogether.
+_WHOLE_CERTIFICATE = FinancingRequestCreate()
+_AS_OFFERED = OfferAccept()
+
+REQUEST_STATUSES = "^(open|financed|cancelled|replaced|closed)$"
+
+
+def _name(gateway: Gateway, address: str) -> str | None:
+    member = gateway.index.member(address)
+    return member.name if member else None
+
+
+def not_financeable(record: CertificateRecord, today: date) -> Problem | None:
+    """Why the ledger would refuse to finance the certificate now, with the ledger's code; None if it would not."""
+    if record.status != "active":
+        return Problem(
+            409,
+            "certificate_wrong_status",
+            f"Certificate {record.id} is {record.status}; only an active certificate can be financed.",
+        )
+    if record.frozen:
+        return Problem(409, "certificate_is_frozen", f"Certificate {record.id} is frozen by the operator.")
+    if record.maturity_date <= today:
+        return Problem(
+            409,
+            "certificate_matured",
+            f"Certificate {record.id} matures on {record.maturity_date} and can be financed only before then; "
+            f"today is {today} (UTC).",
+        )
+    return None
+
+
+def _request_status(request: FinancingRequest, record: CertificateRecord | None, today: date) -> str:
+    if request.status != "open":
+        return request.status
+    if record is None or record.holder != request.holder or record.status != "active" or record.maturity_date <= today:
+        return "closed"
+    return "open"
+
+
+def _request_out(gateway: Gateway, request: FinancingRequest, today: date) -> FinancingRequestOut:
+    record = gateway.index.certificate(request.certificate_id)
+    assert record is not None  # a request is made only for an indexed certificate
+    return FinancingRequestOut(
+        id=request.id,
+        certificate_id=request.certificate_id,
+        holder=request.holder,
+        holder_name=_name(gateway, request.holder),
+        obligor=record.obligor,
+        obligor_name=_name(gateway, record.obligor),
+        face_value=record.face_value,
+        amount=request.amount if request.amount is not None else record.face_value,
+        maturity_date=record.maturity_date,
+        financiers=None if request.financiers is None else list(request.financiers),
+        status=_request_status(request, record, today),
+        created_at=datetime.fromtimestamp(request.created_at, UTC),
+    )
+
+
+def offer_status(offer: StoredOffer, record: CertificateRecord | None, now: int) -> str:
+    if offer.status != "open":
+        return offer.status
+    if now > offer.expires_at:
+        return "expired"
+    today = now // SECONDS_PER_DAY
+    if (
+        record is None
+        or record.status != "active"
+        or record.holder != offer.seller
+        or to_day(record.maturity_date) <= today
+    ):
+        return "closed"
+    return "open"
+
+
+def offer_out(gateway: Gateway, offer: StoredOffer, now: int) -> OfferOut:
+    record = gateway.index.certificate(offer.certificate_id)
+    interest: Decimal | None
+    price: Decimal | None
+    if offer.status == "accepted" and offer.accepted_amount is not None:
+        amount, interest, price, days = offer.accepted_amount, offer.interest, offer.price, offer.days or 0
+    else:
+        amount = offer.amount
+        days = max(to_day(record.maturity_date) - now // SECONDS_PER_DAY, 0) if record else 0
+        try:
+            interest, price = discount_price(amount, offer.annual_rate, offer.day_count, days)
+        except InvalidTerms:
+            interest = price = None
+    return OfferOut(
+        id=offer.id,
+        request_id=offer.request_id,
+        certificate_id=offer.certificate_id,
+        seller=offer.seller,
+        financier=offer.financier,
+        financier_name=_name(gateway, offer.financier),
+        annual_rate=offer.annual_rate,
+        day_count=offer.day_count,
+        recourse=offer.recourse,
+        amount=amount,
+        days=days,
+        interest=interest,
+        price=price,
+        expires_at=datetime.fromtimestamp(offer.expires_at, UTC),
+        status=offer_status(offer, record, now),
+        nonce=offer.nonce,
+        signature=offer.signature,
+        created_at=datetime.fromtimestamp(offer.created_at, UTC),
+        financed_certificate_id=offer.financed_id,
+        tx_hash=offer.tx_hash,
+    )
+
+
+def _signed(offer: StoredOffer) -> SignedOffer:
+    terms = Offer(
+        certificate_id=offer.certificate_id,
+        financier=offer.financier,
+        annual_rate=offer.annual_rate,
+        day_count=offer.day_count,
+        expires_at=offer.expires_at,
+        recourse=offer.recourse,
+        nonce=offer.nonce,
+    )
+    return SignedOffer(terms, bytes.fromhex(offer.signature.removeprefix("0x")))
+
+
+def _open_request_for(gateway: Gateway, certificate_id: int, financier: str) -> FinancingRequest | None:
+    """The newest open request on the certificate addressed to ``financier`` (or to every financier)."""
+    for request in gateway.store.financing_requests(certificate_id=certificate_id, status="open"):
+        if request.addressed_to(financier):
+            return request
+    return None
+
+
+def _visible_offer(gateway: Gateway, caller: Caller, offer_id: int) -> StoredOffer:
+    offer = gateway.store.offer(offer_id)
+    if offer is None or not (caller.sees_everything or caller.address in (offer.seller, offer.financier)):
+        raise not_found("offer")
+    return offer
+
+
+WRITE: dict[int | str, dict[str, Any]] = {200: {"model": OfferOut}, 202: {"model": OperationOut}, **WRITE_RESPONSES}
+
+
+# Financing requests
+
+
+@router.post(
+    "/v1/certificates/{certificate_id}/financing-requests",
+    summary="Ask financiers to quote for discounting a certificate",
+    description="The holder of an active certificate asks the financiers it names (or every financier, when it "
+    "names none) for discount offers, for the whole certificate or a part (`amount`). A new request replaces the "
+    "holder's open one on the same certificate. Certificates that cannot be financed (pending, financed, settled, "
+    "overdue, frozen, matured) get 409 with the ledger's code.",
+    status_code=201,
+    response_model=FinancingRequestOut,
+    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+)
+def create_financing_request(
+    certificate_id: CertificateId,
+    caller: CurrentCaller,
+    gateway: GatewayDep,
+    body: Annotated[FinancingRequestCreate, Body()] = _WHOLE_CERTIFICATE,
+) -> FinancingRequestOut:
+    record = visible_certificate(gateway, caller, certificate_id)
+    if record.holder != caller.address:
+        raise Problem(403, "not_certificate_holder", "Only the certificate's holder may ask for financing.")
+    today = ledger_today()
+    problem = not_financeable(record, today)
+    if problem is not None:
+        raise problem
+    if body.amount is not None and body.amount > record.face_value:
+        raise Problem(
+            422,
+            "finance_amount_above_face",
+            f"{body.amount:,.2f} is more than the face value {record.face_value:,.2f} of certificate {record.id}.",
+            field="amount",
+        )
+    financiers: tuple[str, ...] | None = None
+    if body.financiers is not None:
+        financiers = tuple(dict.fromkeys(body.financiers))
+        for address in financiers:
+            member = gateway.index.member(address)
+            if member is None or member.role != "financier" or member.frozen:
+                raise Problem(
+                    422,
+                    "not_a_financier",
+                    f"{address} is not an active financier of the consortium.",
+                    field="financiers",
+                )
+    amount = None if body.amount is None or body.amount == record.face_value else body.amount
+    request = gateway.store.create_financing_request(certificate_id, caller.address, amount, financiers)
+    return _request_out(gateway, request, today)
+
+
+@router.get(
+    "/v1/financing-requests",
+    summary="List financing requests",
+    description="A financier sees the open requests addressed to it or to every financier; a holder sees its "
+    "own requests; auditors and the operator see all.",
+    response_model=list[FinancingRequestOut],
+    responses=problem_responses(401, 422),
+)
+def list_financing_requests(
+    caller: CurrentCaller,
+    gateway: GatewayDep,
+    status: Annotated[str | None, Query(pattern=REQUEST_STATUSES)] = None,
+    certificate_id: Annotated[int | None, Query(ge=1, le=2**40 - 1)] = None,
+) -> list[FinancingRequestOut]:
+    today = ledger_today()
+    store = gateway.store
+    if caller.sees_everything:
+        requests = store.financing_requests(certificate_id=certificate_id)
+    else:
+        requests = store.financing_requests(holder=caller.address, certificate_id=certificate_id)
+        if caller.role == "financier":
+            addressed = [
+                r
+                for r in store.financing_requests(certificate_id=certificate_id, status="open")
+                if r.addressed_to(caller.address) and r.holder != caller.address
+            ]
+            requests = sorted([*requests, *addressed], key=lambda r: -r.id)
+    out = [_request_out(gateway, request, today) for request in requests]
+    if caller.role == "financier":
+        # Addressed requests are shown while they are open; a financier's own requests always.
+        out = [r for r in out if r.holder == caller.address or r.status == "open"]
+    if status is not None:
+        out = [r for r in out if r.status == status]
+    return out
+
+
+@router.post(
+    "/v1/financing-requests/{request_id}/cancel",
+    summary="Cancel a financing request",
+    description="The holder stops asking for offers. Offers made already stay open until they expire, are "
+    "withdrawn or the holder accepts one.",
+    response_model=FinancingRequestOut,
+    responses=problem_responses(401, 404, 409, 429),
+)
+def cancel_financing_request(request_id: RequestId, caller: CurrentCaller, gateway: GatewayDep) -> FinancingRequestOut:
+    request = gateway.store.financing_request(request_id)
+    if request is None or request.holder != caller.address:
+        raise not_found("financing request")
+    if not gateway.store.set_financing_request_status(request_id, "cancelled", only_if="open"):
+        raise Problem(409, "financing_request_not_open", f"Financing request {request_id} is {request.status}.")
+    refreshed = gateway.store.financing_request(request_id)
+    assert refreshed is not None
+    return _request_out(gateway, refreshed, ledger_today())
+
+
+# Offers
+
+
+def _allowance_needed(gateway: Gateway, financier: str, now: int, extra: Decimal) -> Decimal:
+    """The face value of every certificate ``financier`` has open offers on, plus ``extra``."""
+    needed = extra
+    for offer in gateway.store.offers(financier=financier, status="open"):
+        record = gateway.index.certificate(offer.certificate_id)
+        if record is not None and offer_status(offer, record, now) == "open":
+            needed += record.face_value
+    return needed
+
+
+@router.post(
+    "/v1/offers",
+    summary="Make a discount offer (financier)",
+    description="A financier with an open financing request on the certificate quotes a simple discount rate a "
+    "year on a 360 or 365 day-count basis, until `expires_at`, with or without recourse to the seller. The "
+    "gateway signs the offer (EIP-712) with the financier's key. If the financier's allowance to the settlement "
+    "desk is short of the face values of its open offers, the gateway raises it to that sum (one approval "
+    "transaction), so that an accepted offer can be paid; the financier must still hold the tokens.",
+    status_code=201,
+    response_model=OfferOut,
+    responses={201: {"model": OfferOut}, 202: {"model": OperationOut}, **WRITE_RESPONSES},
+)
+def create_offer(body: OfferCreate, caller: Financier, gateway: GatewayDep, request: Request) -> JSONResponse:
+    financing = _open_request_for(gateway, body.certificate_id, caller.address)
+    record = gateway.index.certificate(body.certificate_id)
+    if financing is None or record is None:
+        raise not_found("certificate")
+    now = ledger_now()
+    if record.holder != financing.holder:
+        raise Problem(
+            409, "financing_request_closed", f"Certificate {record.id} changed hands since financing was requested."
+        )
+    problem = not_financeable(record, ledger_today())
+    if problem is not None:
+        raise problem
+    expires_at = int(body.expires_at.timestamp())
+    if expires_at <= now:
+        raise Problem(
+            422,
+            "offer_expiry_in_past",
+            f"expires_at {body.expires_at.isoformat()} is not after the ledger's time now, "
+            f"{datetime.fromtimestamp(now, UTC).isoformat()}.",
+            field="expires_at",
+        )
+    amount = financing.amount if financing.amount is not None else record.face_value
+    days = to_day(record.maturity_date) - now // SECONDS_PER_DAY
+    try:
+        discount_price(amount, body.annual_rate, body.day_count, days)
+    except InvalidTerms as exc:
+        text = str(exc)
+        raise Problem(422, "interest_not_below_face", f"{text[:1].upper()}{text[1:]}.", field="annual_rate") from None
+    ledger = gateway.runtime.ledger
+    signer = signer_for(gateway, caller)
+
+    def action(report: Report) -> OfferOut:
+        with member_lock(caller.address):
+            needed = _allowance_needed(gateway, caller.address, now, record.face_value)
+            if ledger.allowance(caller.address) < needed:
+                ledger.approve_desk(signer, needed)
+            nonce = gateway.store.next_offer_nonce(caller.address)
+            while ledger.offer_nonce_used(caller.address, nonce):  # used outside this gateway's records
+                nonce += 1
+            signed = ledger.make_offer(
+                signer,
+                record.id,
+                body.annual_rate,
+                expires_at=expires_at,
+                nonce=nonce,
+                day_count=body.day_count,
+                recourse=body.recourse,
+            )
+            stored = gateway.store.create_offer(
+                request_id=financing.id,
+                certificate_id=record.id,
+                seller=financing.holder,
+                financier=caller.address,
+                annual_rate=body.annual_rate,
+                day_count=body.day_count,
+                expires_at=expires_at,
+                recourse=body.recourse,
+                nonce=nonce,
+                amount=amount,
+                signature="0x" + signed.signature.hex(),
+            )
+        return offer_out(gateway, stored, ledger_now())
+
+    return respond(gateway, caller, request, "offer", action, status_code=201)
+
+
+@router.get(
+    "/v1/certificates/{certificate_id}/offers",
+    summary="List the offers on a certificate",
+    description="The holder who asked for financing sees every offer made to it, best price first; a financier "
+    "sees its own; auditors and the operator see all. Prices are the desk's, for acceptance today.",
+    response_model=list[OfferOut],
+    responses=problem_responses(401, 404, 422),
+)
+def list_offers(certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep) -> list[OfferOut]:
+    record = gateway.index.certificate(certificate_id)
+    if record is None:
+        raise not_found("certificate")
+    offers = gateway.store.offers(certificate_id=certificate_id)
+    if not caller.sees_everything:
+        offers = [o for o in offers if caller.address in (o.seller, o.financier)]
+        if not offers and _open_request_for(gateway, certificate_id, caller.address) is None:
+            visible_certificate(gateway, caller, certificate_id)  # the same 404 for what the caller cannot see
+    now = ledger_now()
+    out = [offer_out(gateway, offer, now) for offer in offers]
+    out.sort(key=lambda o: (o.status != "open", -(o.price or Decimal(0)), o.id))
+    return out
+
+
+@router.get(
+    "/v1/offers/{offer_id}",
+    summary="Read an offer",
+    description="Visible to its financier, to the holder it was made to, to auditors and the operator.",
+    response_model=OfferOut,
+    responses=problem_responses(401, 404, 422),
+)
+def get_offer(offer_id: OfferId, caller: CurrentCaller, gateway: GatewayDep) -> OfferOut:
+    return offer_out(gateway, _visible_offer(gateway, caller, offer_id), ledger_now())
+
+
+@router.post(
+    "/v1/offers/{offer_id}/withdraw",
+    summary="Withdraw an offer (financier)",
+    description="The financier withdraws its offer on the ledger too: its nonce is spent, so the signed offer "
+    "can never be accepted. An offer accepted or withdrawn already gets 409 `offer_nonce_used`.",
+    response_model=OfferOut,
+    responses=WRITE,
+)
+def withdraw_offer(offer_id: OfferId, caller: Financier, gateway: GatewayDep, request: Request) -> JSONResponse:
+    offer = _visible_offer(gateway, caller, offer_id)
+    if offer.financier != caller.address:
+        raise not_found("offer")
+    ledger = gateway.runtime.ledger
+    signer = signer_for(gateway, caller)
+
+    def action(report: Report) -> OfferOut:
+        result = ledger.withdraw_offer(signer, _signed(offer).offer)
+        gateway.store.mark_offer_withdrawn(offer.id, result.tx_hash)
+        refreshed = gateway.store.offer(offer.id)
+        assert refreshed is not None
+        return offer_out(gateway, refreshed, ledger_now())
+
+    return respond(gateway, caller, request, "withdraw_offer", action)
+
+
+@router.post(
+    "/v1/offers/{offer_id}/accept",
+    summary="Accept an offer: sell the certificate, delivery versus payment",
+    description="The holder who asked for financing accepts an offer. In one ledger transaction the desk prices "
+    "what is sold, the financier pays the price to the holder and the certificate passes to the financier as "
+    "financed; all of it or nothing. Without `amount`, the amount the offer was made for is sold (the requested "
+    "part, else the whole certificate); a part is split off and the remainder stays with the holder. An expired, "
+    "withdrawn or already accepted offer, a certificate that cannot be financed, or a financier short of "
+    "tokens or allowance get 409 with the ledger's code.",
+    response_model=FinancingResult,
+    responses={200: {"model": FinancingResult}, 202: {"model": OperationOut}, **WRITE_RESPONSES},
+)
+def accept_offer(
+    offer_id: OfferId,
+    caller: CurrentCaller,
+    gateway: GatewayDep,
+    request: Request,
+    body: Annotated[OfferAccept, Body()] = _AS_OFFERED,
+) -> JSONResponse:
+    offer = _visible_offer(gateway, caller, offer_id)
+    if offer.seller != caller.address:
+        raise Problem(403, "not_certificate_holder", "Only the holder the offer was made to may accept it.")
+    record = gateway.index.certificate(offer.certificate_id)
+    assert record is not None
+    amount = body.amount if body.amount is not None else offer.amount
+    if amount > record.face_value:
+        raise Problem(
+            422,
+            "finance_amount_above_face",
+            f"{amount:,.2f} is more than the face value {record.face_value:,.2f} of certificate {record.id}.",
+            field="amount",
+        )
+    ledger = gateway.runtime.ledger
+    signer = signer_for(gateway, caller)
+
+    def action(report: Report) -> FinancingResult:
+        result = ledger.accept_offer(signer, _signed(offer), amount)
+        gateway.store.mark_offer_accepted(
+            offer.id,
+            financed_id=result.certificate_id,
+            amount=result.face_value,
+            interest=result.interest,
+            price=result.price,
+            days=result.days,
+            tx_hash=result.tx_hash,
+        )
+        indexed_block = gateway.wait_indexed(result.block_number)
+        accepted = gateway.store.offer(offer.id)
+        assert accepted is not None
+        ids = [result.certificate_id] + ([result.remainder_id] if result.remainder_id is not None else [])
+        return FinancingResult(
+            offer=offer_out(gateway, accepted, ledger_now()),
+            tx_hash=result.tx_hash,
+            block_number=result.block_number,
+            certificate_id=result.certificate_id,
+            remainder_id=result.remainder_id,
+            seller=to_checksum_address(result.seller),
+            financier=to_checksum_address(result.financier),
+            face_value=result.face_value,
+            interest=result.interest,
+            price=result.price,
+            days=result.days,
+            certificates=certificates_out(gateway, ids),
+            indexed_block=indexed_block,
+        )
+
+    return respond(gateway, caller, request, "accept_offer", action)

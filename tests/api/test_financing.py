@@ -1,0 +1,396 @@
+"""Discounting over HTTP: financing requests, signed offers, delivery versus payment, and the payment asset.
+
+These tests run on a chain and gateway of their own (tests/api/financing_harness.py),
+since some move the chain's clock; maturities are dated from the chain's latest block.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from scf_chain.pricing import discount_price
+from tests.api.conftest import ApiMember
+from tests.api.financing_harness import Harness, own_gateway
+
+FACE = Decimal("100000.00")
+
+
+@pytest.fixture(scope="module")
+def h(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    with own_gateway(tmp_path_factory.mktemp("financing-gateway")) as harness:
+        yield harness
+
+
+def _state(h: Harness, certificate_id: int, *members) -> dict:  # type: ignore[no-untyped-def]
+    """Everything an acceptance moves: balances, allowances and the certificate, as the API shows them."""
+    certificate = h.operator.get(f"/v1/certificates/{certificate_id}").json()
+    return {
+        "balances": [h.operator.get("/v1/balances", params={"member": m.address}).json() for m in members],
+        "certificate": (certificate["status"], certificate["holder"], certificate["child_ids"]),
+    }
+
+
+# The payment asset
+
+
+def test_deposits_withdrawals_and_balances(h: Harness):
+    supplier = h.onboard("supplier")
+    assert supplier.api.get("/v1/balances").json() == {
+        "member": supplier.address,
+        "balance": "0.00",
+        "allowance": "0.00",
+        "currency": "CNY",
+    }
+    deposit = h.operator.post("/v1/deposits", {"member": supplier.address, "amount": "1500.25"})
+    assert deposit.status_code == 201, deposit.text
+    assert deposit.json()["balance"] == "1500.25" and deposit.json()["tx_hash"].startswith("0x")
+    too_much = h.operator.post("/v1/withdrawals", {"member": supplier.address, "amount": "1500.26"})
+    assert too_much.status_code == 409 and too_much.json()["code"] == "erc20_insufficient_balance"
+    withdrawal = h.operator.post("/v1/withdrawals", {"member": supplier.address, "amount": "500.25"})
+    assert withdrawal.status_code == 201 and withdrawal.json()["balance"] == "1000.00"
+    assert h.balance(supplier) == Decimal("1000.00")
+    # Only the operator moves money in and out; the operator reads anyone's balance, members only their own.
+    for path in ("/v1/deposits", "/v1/withdrawals"):
+        refused = supplier.api.post(path, {"member": supplier.address, "amount": "1.00"})
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden_role"
+    assert h.operator.get("/v1/balances", params={"member": supplier.address}).json()["balance"] == "1000.00"
+    other = h.onboard("supplier")
+    assert other.api.get("/v1/balances", params={"member": supplier.address}).status_code == 404
+    assert h.operator.post("/v1/deposits", {"member": "0x" + "12" * 20, "amount": "1.00"}).status_code == 404
+    invalid = h.operator.post("/v1/deposits", {"member": supplier.address, "amount": "1.001"})
+    assert invalid.status_code == 422
+    unknown = h.operator.post("/v1/deposits", {"member": supplier.address, "amount": "1.00", "memo": "x"})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "memo"
+    allowance = supplier.api.put("/v1/allowance", {"amount": "250.00"})
+    assert allowance.status_code == 200 and allowance.json()["allowance"] == "250.00"
+    assert h.onboard("auditor").api.put("/v1/allowance", {"amount": "1.00"}).status_code == 403
+
+
+# The discount flow
+
+
+def test_request_two_offers_compare_accept_the_best_and_money_moves_exactly_the_price(h: Harness):
+    core, supplier = h.core(), h.onboard("supplier")
+    bank_a, bank_b = h.onboard("financier"), h.onboard("financier")
+    certificate = h.issue(core, supplier, f"{FACE}", days=90)
+    certificate_id = certificate["id"]
+    h.deposit(bank_a, "200000.00")
+    h.deposit(bank_b, "200000.00")
+
+    request = h.request_financing(supplier, certificate_id)
+    assert request["status"] == "open" and request["financiers"] is None
+    assert (request["amount"], request["face_value"], request["holder"]) == (f"{FACE}", f"{FACE}", supplier.address)
+    for bank in (bank_a, bank_b):
+        seen = bank.api.get("/v1/financing-requests").json()
+        assert [r["id"] for r in seen if r["certificate_id"] == certificate_id] == [request["id"]]
+
+    offer_a = h.offer(bank_a, certificate_id, rate="0.0385", day_count=365)
+    offer_b = h.offer(bank_b, certificate_id, rate="0.035", day_count=360)
+    interest_a, price_a = discount_price(FACE, Decimal("0.0385"), 365, 90)
+    interest_b, price_b = discount_price(FACE, Decimal("0.035"), 360, 90)
+    assert (offer_a["days"], offer_a["interest"], offer_a["price"]) == (90, f"{interest_a}", f"{price_a}")
+    assert (offer_a["interest"], offer_a["price"]) == ("949.32", "99050.68")
+    assert (offer_b["interest"], offer_b["price"]) == ("875.00", "99125.00") == (f"{interest_b}", f"{price_b}")
+    assert offer_a["status"] == "open" and offer_a["annual_rate"] == "0.0385" and offer_b["annual_rate"] == "0.035"
+    assert offer_a["financier"] == bank_a.address and offer_a["seller"] == supplier.address
+    # The gateway approved the desk on each financier's behalf, for the face value it may have to pay for.
+    assert h.allowance(bank_a) == FACE
+
+    # The holder compares: best price first. Each financier sees only its own offer.
+    compared = supplier.api.get(f"/v1/certificates/{certificate_id}/offers").json()
+    assert [o["id"] for o in compared] == [offer_b["id"], offer_a["id"]]
+    assert [o["id"] for o in bank_a.api.get(f"/v1/certificates/{certificate_id}/offers").json()] == [offer_a["id"]]
+
+    before = (h.balance(supplier), h.balance(bank_a), h.balance(bank_b))
+    accepted = supplier.api.post(f"/v1/offers/{offer_b['id']}/accept")
+    assert accepted.status_code == 200, accepted.text
+    result = accepted.json()
+    assert (result["price"], result["interest"], result["days"]) == ("99125.00", "875.00", 90)
+    assert (result["certificate_id"], result["remainder_id"]) == (certificate_id, None)
+    assert (result["seller"], result["financier"]) == (supplier.address, bank_b.address)
+    assert result["offer"]["status"] == "accepted" and result["offer"]["financed_certificate_id"] == certificate_id
+    assert result["certificates"][0]["status"] == "financed"
+    assert h.balance(supplier) - before[0] == price_b
+    assert before[2] - h.balance(bank_b) == price_b
+    assert h.balance(bank_a) == before[1]
+
+    # The index shows the certificate financed and held by the bank, which can now see it.
+    held = h.certificate(bank_b, certificate_id)
+    assert (held["status"], held["holder"]) == ("financed", bank_b.address)
+    financed = bank_b.api.get("/v1/certificates", params={"status": "financed"}).json()["items"]
+    assert [c["id"] for c in financed] == [certificate_id]
+    statuses = {o["id"]: o["status"] for o in supplier.api.get(f"/v1/certificates/{certificate_id}/offers").json()}
+    assert statuses == {offer_a["id"]: "closed", offer_b["id"]: "accepted"}
+    assert supplier.api.get("/v1/financing-requests").json()[0]["status"] == "financed"
+    assert all(r["certificate_id"] != certificate_id for r in bank_a.api.get("/v1/financing-requests").json())
+
+    # A replayed acceptance is refused and moves nothing; so is the other offer on the sold certificate.
+    snapshot = _state(h, certificate_id, supplier, bank_a, bank_b)
+    replay = supplier.api.post(f"/v1/offers/{offer_b['id']}/accept")
+    assert replay.status_code == 409 and replay.json()["code"] == "offer_nonce_used"
+    other = supplier.api.post(f"/v1/offers/{offer_a['id']}/accept")
+    assert other.status_code == 409 and other.json()["code"] == "certificate_wrong_status"
+    assert _state(h, certificate_id, supplier, bank_a, bank_b) == snapshot
+    # A financed certificate cannot be offered for financing again.
+    again = bank_b.api.post(f"/v1/certificates/{certificate_id}/financing-requests", {})
+    assert again.status_code == 409 and again.json()["code"] == "certificate_wrong_status"
+
+
+def test_partial_financing_sells_the_requested_part_and_the_remainder_stays(h: Harness):
+    core, supplier, bank = h.core(), h.onboard("supplier"), h.onboard("financier")
+    certificate_id = h.issue(core, supplier, "100000.00", days=120)["id"]
+    request = h.request_financing(supplier, certificate_id, amount="40000.00", financiers=[bank.address])
+    assert (request["amount"], request["financiers"]) == ("40000.00", [bank.address])
+    offer = h.offer(bank, certificate_id, rate="0.04", day_count=360, recourse=True)
+    _, price = discount_price(Decimal("40000.00"), Decimal("0.04"), 360, 120)
+    assert (offer["amount"], offer["price"], offer["recourse"]) == ("40000.00", f"{price}", True)
+    h.deposit(bank, price)
+
+    result = supplier.api.post(f"/v1/offers/{offer['id']}/accept")
+    assert result.status_code == 200, result.text
+    body = result.json()
+    assert (body["face_value"], body["price"]) == ("40000.00", f"{price}")
+    assert body["remainder_id"] is not None and body["certificate_id"] != certificate_id
+    part, remainder = body["certificates"]
+    assert (part["holder"], part["amount"], part["status"]) == (bank.address, "40000.00", "financed")
+    assert (remainder["holder"], remainder["amount"], remainder["status"]) == (supplier.address, "60000.00", "active")
+    assert h.certificate(supplier, certificate_id)["status"] == "split"
+    assert h.balance(supplier) == price and h.balance(bank) == 0
+
+
+def test_a_part_named_at_acceptance_overrides_the_requested_one(h: Harness):
+    core, supplier, bank = h.core(), h.onboard("supplier"), h.onboard("financier")
+    certificate_id = h.issue(core, supplier, "1000.00", days=30)["id"]
+    h.request_financing(supplier, certificate_id)
+    offer = h.offer(bank, certificate_id)
+    h.deposit(bank, "1000.00")
+    above = supplier.api.post(f"/v1/offers/{offer['id']}/accept", {"amount": "1000.01"})
+    assert above.status_code == 422 and above.json()["code"] == "finance_amount_above_face"
+    result = supplier.api.post(f"/v1/offers/{offer['id']}/accept", {"amount": "250.00"})
+    assert result.status_code == 200, result.text
+    assert result.json()["price"] == f"{discount_price(Decimal('250.00'), Decimal('0.0385'), 365, 30)[1]}"
+
+
+def test_a_fen_short_of_balance_or_allowance_moves_nothing(h: Harness):
+    core, supplier, bank = h.core(), h.onboard("supplier"), h.onboard("financier")
+    certificate_id = h.issue(core, supplier, "100000.00", days=60)["id"]
+    h.request_financing(supplier, certificate_id)
+    offer = h.offer(bank, certificate_id)
+    price = Decimal(offer["price"])
+
+    h.deposit(bank, price - Decimal("0.01"))
+    before = _state(h, certificate_id, supplier, bank)
+    short = supplier.api.post(f"/v1/offers/{offer['id']}/accept")
+    assert short.status_code == 409 and short.json()["code"] == "erc20_insufficient_balance"
+    assert _state(h, certificate_id, supplier, bank) == before
+
+    h.deposit(bank, "0.01")
+    assert bank.api.put("/v1/allowance", {"amount": f"{price - Decimal('0.01')}"}).status_code == 200
+    before = _state(h, certificate_id, supplier, bank)
+    short = supplier.api.post(f"/v1/offers/{offer['id']}/accept")
+    assert short.status_code == 409 and short.json()["code"] == "erc20_insufficient_allowance"
+    assert _state(h, certificate_id, supplier, bank) == before
+    assert bank.api.get(f"/v1/offers/{offer['id']}").json()["status"] == "open"
+
+    assert bank.api.put("/v1/allowance", {"amount": f"{price}"}).status_code == 200
+    accepted = supplier.api.post(f"/v1/offers/{offer['id']}/accept")
+    assert accepted.status_code == 200, accepted.text
+    assert h.balance(supplier) == price and h.balance(bank) == 0 and h.allowance(bank) == 0
+
+
+def test_expired_and_withdrawn_offers_are_refused(h: Harness):
+    core, supplier, bank = h.core(), h.onboard("supplier"), h.onboard("financier")
+    certificate_id = h.issue(core, supplier, "5000.00", days=30)["id"]
+    h.request_financing(supplier, certificate_id)
+    h.deposit(bank, "5000.00")
+
+    past = bank.api.post("/v1/offers", h.offer_body(certificate_id, expires_in=-60))
+    assert past.status_code == 422 and past.json()["code"] == "offer_expiry_in_past"
+
+    expiring = h.offer(bank, certificate_id, expires_in=60)
+    h.travel(120)
+    assert supplier.api.get(f"/v1/offers/{expiring['id']}").json()["status"] == "expired"
+    expired = supplier.api.post(f"/v1/offers/{expiring['id']}/accept")
+    assert expired.status_code == 409 and expired.json()["code"] == "offer_expired"
+
+    withdrawn = h.offer(bank, certificate_id)
+    assert withdrawn["nonce"] == expiring["nonce"] + 1
+    response = bank.api.post(f"/v1/offers/{withdrawn['id']}/withdraw")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "withdrawn" and response.json()["tx_hash"].startswith("0x")
+    refused = supplier.api.post(f"/v1/offers/{withdrawn['id']}/accept")
+    assert refused.status_code == 409 and refused.json()["code"] == "offer_nonce_used"
+    twice = bank.api.post(f"/v1/offers/{withdrawn['id']}/withdraw")
+    assert twice.status_code == 409 and twice.json()["code"] == "offer_nonce_used"
+    assert h.certificate(supplier, certificate_id)["status"] == "active" and h.balance(supplier) == 0
+
+
+def test_certificates_that_cannot_be_financed_get_409_with_the_ledgers_code(h: Harness):
+    core, supplier, other, bank = h.core(), h.onboard("supplier"), h.onboard("supplier"), h.onboard("financier")
+    pending = core.api.post(
+        "/v1/certificates",
+        {
+            "to": supplier.address,
+            "amount": "100.00",
+            "maturity_date": h.date_in(30).isoformat(),
+            "document_hash": "0x" + "5e" * 32,
+        },
+    ).json()["certificates"][0]
+    response = supplier.api.post(f"/v1/certificates/{pending['id']}/financing-requests", {})
+    assert response.status_code == 409 and response.json()["code"] == "certificate_wrong_status"
+
+    frozen = h.issue(core, supplier, "100.00", days=30)["id"]
+    h.request_financing(supplier, frozen)
+    assert h.operator.post(f"/v1/certificates/{frozen}/freeze").status_code == 200
+    response = bank.api.post("/v1/offers", h.offer_body(frozen))
+    assert response.status_code == 409 and response.json()["code"] == "certificate_is_frozen"
+
+    moved = h.issue(core, supplier, "100.00", days=30)["id"]
+    h.request_financing(supplier, moved)
+    assert supplier.api.post(f"/v1/certificates/{moved}/transfer", {"to": other.address}).status_code == 200
+    response = bank.api.post("/v1/offers", h.offer_body(moved))
+    assert response.status_code == 409 and response.json()["code"] == "financing_request_closed"
+
+    too_much = h.issue(core, supplier, "100.00", days=30)["id"]
+    response = supplier.api.post(f"/v1/certificates/{too_much}/financing-requests", {"amount": "100.01"})
+    assert response.status_code == 422 and response.json()["code"] == "finance_amount_above_face"
+    response = supplier.api.post(f"/v1/certificates/{too_much}/financing-requests", {"financiers": [other.address]})
+    assert response.status_code == 422 and response.json()["code"] == "not_a_financier"
+
+
+def test_roles_and_objects_on_every_financing_endpoint(h: Harness):
+    core, supplier, stranger = h.core(), h.onboard("supplier"), h.onboard("supplier")
+    bank, other_bank = h.onboard("financier"), h.onboard("financier")
+    certificate_id = h.issue(core, supplier, "1000.00", days=30)["id"]
+
+    # Only the holder asks; the obligor sees the certificate (403), a stranger does not (404, as for a missing one).
+    assert core.api.post(f"/v1/certificates/{certificate_id}/financing-requests", {}).status_code == 403
+    theirs = stranger.api.post(f"/v1/certificates/{certificate_id}/financing-requests", {})
+    missing = stranger.api.post("/v1/certificates/999999/financing-requests", {})
+    assert theirs.status_code == missing.status_code == 404 and theirs.json() == missing.json()
+
+    request = h.request_financing(supplier, certificate_id, financiers=[bank.address])
+    # Only financiers offer, and only those asked.
+    assert supplier.api.post("/v1/offers", h.offer_body(certificate_id)).json()["code"] == "forbidden_role"
+    unasked = other_bank.api.post("/v1/offers", h.offer_body(certificate_id))
+    assert unasked.status_code == 404
+    assert other_bank.api.get("/v1/financing-requests", params={"certificate_id": certificate_id}).json() == []
+    assert len(bank.api.get("/v1/financing-requests", params={"certificate_id": certificate_id}).json()) == 1
+    assert other_bank.api.get(f"/v1/certificates/{certificate_id}/offers").status_code == 404
+    offer = h.offer(bank, certificate_id)
+    assert offer["request_id"] == request["id"]
+
+    # Only the holder accepts: the financier sees the offer (403); strangers get the same 404 as for a missing one.
+    assert bank.api.post(f"/v1/offers/{offer['id']}/accept").json()["code"] == "not_certificate_holder"
+    for method, suffix in [("POST", "/accept"), ("POST", "/withdraw"), ("GET", "")]:
+        theirs = other_bank.api.client.request(method, f"/v1/offers/{offer['id']}{suffix}")
+        missing = other_bank.api.client.request(method, f"/v1/offers/999999{suffix}")
+        assert theirs.status_code == missing.status_code == 404, (method, suffix)
+        assert theirs.json() == missing.json()
+    assert stranger.api.get(f"/v1/offers/{offer['id']}").status_code == 404
+    assert stranger.api.get(f"/v1/certificates/{certificate_id}/offers").status_code == 404
+    # Only the financier withdraws.
+    assert supplier.api.post(f"/v1/offers/{offer['id']}/withdraw").json()["code"] == "forbidden_role"
+    # The auditor sees everything, and can act on none of it.
+    auditor = h.onboard("auditor")
+    assert [o["id"] for o in auditor.api.get(f"/v1/certificates/{certificate_id}/offers").json()] == [offer["id"]]
+    assert auditor.api.post(f"/v1/offers/{offer['id']}/accept").status_code == 403
+
+    # Requests: cancelled by their holder only; a cancelled request takes no more offers.
+    assert stranger.api.post(f"/v1/financing-requests/{request['id']}/cancel").status_code == 404
+    cancelled = supplier.api.post(f"/v1/financing-requests/{request['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert supplier.api.post(f"/v1/financing-requests/{request['id']}/cancel").status_code == 409
+    assert bank.api.post("/v1/offers", h.offer_body(certificate_id)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"annual_rate": "3.85%"}, "annual_rate"),
+        ({"annual_rate": 0.0385}, "annual_rate"),
+        ({"annual_rate": "0.123456789"}, "annual_rate"),
+        ({"annual_rate": "1.5"}, "annual_rate"),
+        ({"day_count": 364}, "day_count"),
+        ({"expires_at": "tomorrow"}, "expires_at"),
+        ({"certificate_id": 0}, "certificate_id"),
+        ({"signature": "0x00"}, "signature"),
+    ],
+)
+def test_malformed_offers_are_422(h: Harness, any_bank: ApiMember, change, field):  # type: ignore[no-untyped-def]
+    body = {**h.offer_body(1), **change}
+    response = any_bank.api.post("/v1/offers", body)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+
+
+@pytest.fixture(scope="module")
+def any_bank(h: Harness) -> ApiMember:
+    return h.onboard("financier")
+
+
+def test_offers_can_be_made_asynchronously_and_polled(h: Harness):
+    core, supplier, bank = h.core(), h.onboard("supplier"), h.onboard("financier")
+    certificate_id = h.issue(core, supplier, "1000.00", days=30)["id"]
+    h.request_financing(supplier, certificate_id)
+    body = h.offer_body(certificate_id)
+    headers = {"Prefer": "respond-async", "Idempotency-Key": f"offer-{certificate_id}"}
+    response = bank.api.post("/v1/offers", body, headers=headers)
+    assert response.status_code == 202, response.text
+    operation = _poll(bank.api.client, response.headers["location"])
+    assert operation["status"] == "confirmed", operation
+    offer = operation["result"]
+    assert offer["certificate_id"] == certificate_id and offer["status"] == "open"
+    # A retry with the same key gets the same operation, and makes no second offer.
+    replay = bank.api.post("/v1/offers", body, headers=headers)
+    assert replay.status_code == 202 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.json()["id"] == response.json()["id"]
+    assert len(supplier.api.get(f"/v1/certificates/{certificate_id}/offers").json()) == 1
+
+
+def _poll(client: httpx.Client, location: str) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        body: dict = client.get(location).json()  # type: ignore[type-arg]
+        if body["status"] in ("confirmed", "failed"):
+            return body
+        time.sleep(0.1)
+    raise AssertionError("the operation did not finish")
+
+
+FINANCING_ENDPOINTS = [
+    ("GET", "/v1/balances"),
+    ("PUT", "/v1/allowance"),
+    ("POST", "/v1/deposits"),
+    ("POST", "/v1/withdrawals"),
+    ("POST", "/v1/certificates/1/financing-requests"),
+    ("GET", "/v1/financing-requests"),
+    ("POST", "/v1/financing-requests/1/cancel"),
+    ("POST", "/v1/offers"),
+    ("GET", "/v1/offers/1"),
+    ("GET", "/v1/certificates/1/offers"),
+    ("POST", "/v1/offers/1/withdraw"),
+    ("POST", "/v1/offers/1/accept"),
+    ("GET", "/v1/obligations"),
+    ("POST", "/v1/settlements"),
+    ("GET", "/v1/settlements/1"),
+    ("POST", "/v1/certificates/1/present"),
+    ("POST", "/v1/certificates/1/mark-overdue"),
+    ("POST", "/v1/certificates/1/recourse-claims"),
+    ("GET", "/v1/certificates/1/recourse-claims"),
+    ("POST", "/v1/certificates/1/recourse-claims/pay"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), FINANCING_ENDPOINTS)
+def test_every_financing_endpoint_needs_a_valid_key(gateway, method, path):  # type: ignore[no-untyped-def]
+    for key in (None, "scf_not-a-real-key"):
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        response = httpx.request(method, f"{gateway.base_url}{path}", json={}, headers=headers)
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.json()["code"] == "unauthorized"
