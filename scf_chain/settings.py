@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=1200, description="Requests one API key may make each minute.")
     rate_limit_burst: int = Field(default=200, description="Requests one API key may make at once.")
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body the gateway reads.")
+    max_document_bytes: int = Field(
+        default=10 * 1024 * 1024, description="Largest invoice or contract file the gateway accepts for upload."
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -1,0 +1,145 @@
+"""The audit export: every ledger event in a range, as JSON lines or CSV, paginated, for auditors only."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+
+import pytest
+
+from tests.api.conftest import ApiMember
+
+
+def lines(response) -> list[dict]:
+    return [json.loads(line) for line in response.text.splitlines()]
+
+
+@pytest.fixture
+def trail(issued, onboard) -> tuple[ApiMember, dict, int]:
+    """An auditor, an issued and accepted certificate, and the first block of that story."""
+    auditor = onboard("auditor")
+    before = auditor.api.get("/v1/audit/events", params={"from": "2999-01-01", "limit": "1"})
+    assert before.status_code == 200 and before.text == ""
+    _, _, certificate = issued()
+    return auditor, certificate, int(before.headers["x-indexed-block"]) + 1
+
+
+def test_auditor_exports_events_as_json_lines_in_chain_order(trail):
+    auditor, certificate, started = trail
+    response = auditor.api.get("/v1/audit/events", params={"from": str(started)})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    indexed_block = int(response.headers["x-indexed-block"])
+    events = lines(response)
+    keys = [(e["block_number"], e["log_index"]) for e in events]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert all(started <= block <= indexed_block for block, _ in keys)
+    assert {"MemberRegistered", "CertificateIssued", "Transfer", "CertificateAccepted"} <= {e["name"] for e in events}
+    (issuance,) = [e for e in events if e["name"] == "CertificateIssued" and int(e["args"]["id"]) == certificate["id"]]
+    assert issuance["tx_hash"] == certificate["tx_hash"]
+    assert set(issuance) == {
+        "block_number",
+        "log_index",
+        "block_hash",
+        "tx_hash",
+        "timestamp",
+        "name",
+        "args",
+        "cursor",
+    }
+    assert issuance["cursor"] == f"{issuance['block_number']}.{issuance['log_index']}"
+    assert datetime.fromisoformat(issuance["timestamp"]).tzinfo is not None
+    assert "x-next-cursor" not in response.headers and "link" not in response.headers
+
+
+def test_csv_export_has_the_same_events(trail):
+    auditor, _, started = trail
+    as_json = lines(auditor.api.get("/v1/audit/events", params={"from": str(started)}))
+    response = auditor.api.get("/v1/audit/events", params={"from": str(started), "format": "csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == len(as_json)
+    assert list(rows[0]) == [
+        "block_number",
+        "log_index",
+        "timestamp",
+        "tx_hash",
+        "block_hash",
+        "name",
+        "args",
+        "cursor",
+    ]
+    for row, event in zip(rows, as_json, strict=True):
+        assert (int(row["block_number"]), int(row["log_index"]), row["name"]) == (
+            event["block_number"],
+            event["log_index"],
+            event["name"],
+        )
+        assert json.loads(row["args"]) == event["args"]
+
+
+def test_pages_follow_the_link_header_to_the_end(trail):
+    auditor, _, started = trail
+    everything = lines(auditor.api.get("/v1/audit/events", params={"from": str(started)}))
+    assert len(everything) >= 5
+    pages, url, params = [], "/v1/audit/events", {"from": str(started), "limit": "2"}
+    while True:
+        response = auditor.api.get(url, params=params)
+        assert response.status_code == 200
+        page = lines(response)
+        pages.append(page)
+        if "link" not in response.headers:
+            assert "x-next-cursor" not in response.headers
+            break
+        assert len(page) == 2
+        assert response.headers["x-next-cursor"] == page[-1]["cursor"]
+        link = response.headers["link"]
+        assert link.endswith('>; rel="next"')
+        url, params = link[1 : link.index(">")], None
+    flattened = [event for page in pages for event in page]
+    assert flattened == everything[: len(flattened)]
+    assert len(flattened) == len(everything)
+
+    after = auditor.api.get(
+        "/v1/audit/events", params={"from": str(started), "after": everything[2]["cursor"], "limit": "1"}
+    )
+    assert lines(after) == [everything[3]]
+
+
+def test_ranges_by_block_and_by_time(trail):
+    auditor, _, started = trail
+    everything = lines(auditor.api.get("/v1/audit/events", params={"from": str(started)}))
+    issued_block = next(e["block_number"] for e in everything if e["name"] == "CertificateIssued")
+    one_block = lines(auditor.api.get("/v1/audit/events", params={"from": issued_block, "to": issued_block}))
+    assert one_block and {e["block_number"] for e in one_block} == {issued_block}
+
+    day = everything[0]["timestamp"][:10]  # the chain's day: a development chain's clock may run ahead
+    by_day = lines(auditor.api.get("/v1/audit/events", params={"from": day, "to": day}))
+    first = everything[0]["timestamp"]
+    by_time = lines(auditor.api.get("/v1/audit/events", params={"from": first}))
+    assert {e["cursor"] for e in everything} <= {e["cursor"] for e in by_time}
+    assert all(e["timestamp"] >= first for e in by_time)
+    assert everything[0] in by_day and all(e["timestamp"].startswith(day) for e in by_day)
+    late = lines(auditor.api.get("/v1/audit/events", params={"from": "2999-01-01T00:00:00Z"}))
+    assert late == []
+
+
+def test_operator_may_export_and_other_roles_get_403(trail, onboard, operator_api, issued):
+    _, _, started = trail
+    assert operator_api.get("/v1/audit/events", params={"from": str(started), "limit": "1"}).status_code == 200
+    core, supplier, _ = issued()
+    for member in (core, supplier, onboard("financier")):
+        response = member.api.get("/v1/audit/events")
+        assert response.status_code == 403 and response.json()["code"] == "forbidden_role"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"from": "yesterday"}, {"to": "12.5"}, {"after": "12"}, {"limit": "0"}, {"format": "xml"}],
+)
+def test_bad_ranges_are_validation_problems(trail, params):
+    auditor, _, _ = trail
+    response = auditor.api.get("/v1/audit/events", params=params)
+    assert response.status_code == 422 and response.json()["code"] == "validation_error"
