@@ -8,10 +8,24 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api import clock
 from api.gateway import Gateway
 from api.middleware import RequestGuard
 from api.problems import install_problem_handlers
-from api.routes import certificates, credit_lines, health, members, operations
+from api.routes import (
+    audit,
+    balances,
+    certificates,
+    credit_lines,
+    documents,
+    explorer,
+    financing,
+    health,
+    members,
+    operations,
+    provenance,
+    settlement,
+)
 from scf_chain.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -24,6 +38,20 @@ Amounts are decimal strings in CNY (`"1250.50"`, at most two decimals); dates ar
 `YYYY-MM-DD` in UTC. Every POST and PUT takes an `Idempotency-Key` header. Writes wait
 for the ledger by default; send `Prefer: respond-async` to get 202 and an operation
 to poll. Errors are `application/problem+json` with a stable `code`.
+
+Financing and settlement are paid in the settlement token, a tokenized CNY deposit
+that the operator credits (`/v1/deposits`) and debits (`/v1/withdrawals`). A holder
+asks for financing on a certificate, financiers make signed discount offers, and the
+holder accepts one: payment and delivery in one ledger transaction. From maturity the
+core enterprise settles each issuance (`/v1/settlements`). Dates are judged by the
+ledger's clock: the later of the wall clock and the latest block's time.
+
+A document (invoice, contract) is identified everywhere by its document hash: the
+SHA-256 of the file's bytes, `0x` and 64 hex digits. Upload it to `/v1/documents` and
+issue against it with `document_id`, or anchor a hash computed elsewhere with
+`document_hash`. Each certificate's provenance (`/v1/certificates/{id}/provenance`)
+can be verified against the chain (`/verify`), and auditors export every ledger event
+from `/v1/audit/events`.
 """
 
 
@@ -34,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = Gateway(settings)
         gateway.start()
+        clock.install(gateway.runtime.w3)  # dates are validated as the contracts will judge them
         app.state.gateway = gateway
         try:
             yield
@@ -46,10 +75,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    # Document uploads carry a file: their bodies may reach the document limit, plus the form around it.
+    upload_limit = settings.max_document_bytes + settings.max_body_bytes
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_limits={"/v1/documents": upload_limit, "/v1/documents/verify": upload_limit},
+    )
     install_problem_handlers(app)
-    for module in (health, members, credit_lines, certificates, operations):
+    routers = (health, members, credit_lines, certificates, balances, financing, settlement, operations, explorer)
+    for module in (*routers, provenance, documents, audit):
         app.include_router(module.router)
+    explorer.mount_assets(app)
     return app
 
 

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,53 @@ CREATE TABLE IF NOT EXISTS issuance_notes (
     root_id INTEGER PRIMARY KEY,
     invoice_number TEXT
 );
+CREATE TABLE IF NOT EXISTS document_uploads (
+    document_hash TEXT NOT NULL,
+    uploader TEXT NOT NULL,
+    filename TEXT,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    uploaded_at REAL NOT NULL,
+    PRIMARY KEY (document_hash, uploader)
+);
+CREATE TABLE IF NOT EXISTS financing_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    certificate_id INTEGER NOT NULL,
+    holder TEXT NOT NULL,
+    amount TEXT,
+    financiers TEXT,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS financing_requests_by_certificate ON financing_requests (certificate_id, status);
+CREATE INDEX IF NOT EXISTS financing_requests_by_holder ON financing_requests (holder);
+CREATE TABLE IF NOT EXISTS offers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id INTEGER NOT NULL,
+    certificate_id INTEGER NOT NULL,
+    seller TEXT NOT NULL,
+    financier TEXT NOT NULL,
+    annual_rate TEXT NOT NULL,
+    day_count INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    recourse INTEGER NOT NULL,
+    nonce INTEGER NOT NULL,
+    amount TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    status TEXT NOT NULL,
+    financed_id INTEGER,
+    accepted_amount TEXT,
+    interest TEXT,
+    price TEXT,
+    days INTEGER,
+    tx_hash TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (financier, nonce)
+);
+CREATE INDEX IF NOT EXISTS offers_by_certificate ON offers (certificate_id);
+CREATE INDEX IF NOT EXISTS offers_by_financier ON offers (financier, status);
 """
 
 
@@ -84,6 +132,109 @@ class Operation:
     problem: Any
     created_at: float
     updated_at: float
+
+
+@dataclass(frozen=True)
+class FinancingRequest:
+    """A holder's request for discount offers on a certificate, kept beside the chain."""
+
+    id: int
+    certificate_id: int
+    holder: str
+    amount: Decimal | None  # None: the whole certificate
+    financiers: tuple[str, ...] | None  # None: every financier
+    status: str  # open, financed, cancelled, replaced
+    created_at: float
+
+    def addressed_to(self, financier: str) -> bool:
+        return self.financiers is None or financier in self.financiers
+
+
+@dataclass(frozen=True)
+class StoredOffer:
+    """A financier's signed discount offer, as the gateway signed it with the financier's key."""
+
+    id: int
+    request_id: int
+    certificate_id: int
+    seller: str
+    financier: str
+    annual_rate: Decimal
+    day_count: int
+    expires_at: int  # unix seconds
+    recourse: bool
+    nonce: int
+    amount: Decimal  # the face value the offer was priced for
+    signature: str
+    status: str  # open, withdrawn, accepted
+    financed_id: int | None
+    accepted_amount: Decimal | None
+    interest: Decimal | None
+    price: Decimal | None
+    days: int | None
+    tx_hash: str | None
+    created_at: float
+
+
+_REQUEST_COLUMNS = "id, certificate_id, holder, amount, financiers, status, created_at"
+_OFFER_COLUMNS = (
+    "id, request_id, certificate_id, seller, financier, annual_rate, day_count, expires_at, recourse, nonce, "
+    "amount, signature, status, financed_id, accepted_amount, interest, price, days, tx_hash, created_at"
+)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _request(row: tuple[Any, ...]) -> FinancingRequest:
+    id_, certificate_id, holder, amount, financiers, status, created_at = row
+    return FinancingRequest(
+        id_,
+        certificate_id,
+        holder,
+        _decimal(amount),
+        None if financiers is None else tuple(json.loads(financiers)),
+        status,
+        created_at,
+    )
+
+
+def _offer(row: tuple[Any, ...]) -> StoredOffer:
+    return StoredOffer(
+        id=row[0],
+        request_id=row[1],
+        certificate_id=row[2],
+        seller=row[3],
+        financier=row[4],
+        annual_rate=Decimal(row[5]),
+        day_count=row[6],
+        expires_at=row[7],
+        recourse=bool(row[8]),
+        nonce=row[9],
+        amount=Decimal(row[10]),
+        signature=row[11],
+        status=row[12],
+        financed_id=row[13],
+        accepted_amount=_decimal(row[14]),
+        interest=_decimal(row[15]),
+        price=_decimal(row[16]),
+        days=row[17],
+        tx_hash=row[18],
+        created_at=row[19],
+    )
+
+
+@dataclass(frozen=True)
+class DocumentUpload:
+    """One member's upload of a document; the file itself lives in the data folder, named by its hash."""
+
+    document_hash: str
+    uploader: str
+    filename: str | None
+    content_type: str
+    size: int
+    uploaded_at: float
 
 
 class GatewayStore:
@@ -247,6 +398,210 @@ class GatewayStore:
     def invoice_number(self, root_id: int) -> str | None:
         rows = self._query("SELECT invoice_number FROM issuance_notes WHERE root_id = ?", (root_id,))
         return rows[0][0] if rows else None
+
+    # Documents: who uploaded which file (by SHA-256); a repeat upload keeps the first time
+
+    def record_document_upload(
+        self, document_hash: str, uploader: str, filename: str | None, content_type: str, size: int
+    ) -> DocumentUpload:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO document_uploads (document_hash, uploader, filename, content_type, size, uploaded_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (document_hash, uploader) DO UPDATE SET "
+                "filename = excluded.filename, content_type = excluded.content_type",
+                (document_hash, uploader, filename, content_type, size, time.time()),
+            )
+        upload = self.document_upload(document_hash, uploader)
+        assert upload is not None
+        return upload
+
+    def document_upload(self, document_hash: str, uploader: str) -> DocumentUpload | None:
+        rows = self._query(
+            "SELECT document_hash, uploader, filename, content_type, size, uploaded_at FROM document_uploads "
+            "WHERE document_hash = ? AND uploader = ?",
+            (document_hash, uploader),
+        )
+        return DocumentUpload(*rows[0]) if rows else None
+
+    def document_uploads(self, document_hash: str) -> list[DocumentUpload]:
+        """Every upload of the document, earliest first."""
+        rows = self._query(
+            "SELECT document_hash, uploader, filename, content_type, size, uploaded_at FROM document_uploads "
+            "WHERE document_hash = ? ORDER BY uploaded_at",
+            (document_hash,),
+        )
+        return [DocumentUpload(*row) for row in rows]
+
+    def requested_certificates(self, financier: str, low: int, high: int) -> set[int]:
+        """Certificates with ids from ``low`` to ``high`` that ``financier`` was ever asked to finance."""
+        rows = self._query(
+            "SELECT certificate_id, financiers FROM financing_requests WHERE certificate_id BETWEEN ? AND ?",
+            (low, high),
+        )
+        return {
+            certificate_id
+            for certificate_id, financiers in rows
+            if financiers is None or financier in json.loads(financiers)
+        }
+
+    # Financing requests: a holder asks financiers to quote
+
+    def create_financing_request(
+        self, certificate_id: int, holder: str, amount: Decimal | None, financiers: tuple[str, ...] | None
+    ) -> FinancingRequest:
+        """Records an open request; an open request of the same holder on the certificate is replaced."""
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE financing_requests SET status = 'replaced', updated_at = ? "
+                "WHERE certificate_id = ? AND holder = ? AND status = 'open'",
+                (now, certificate_id, holder),
+            )
+            cursor = db.execute(
+                "INSERT INTO financing_requests (certificate_id, holder, amount, financiers, status, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, 'open', ?, ?)",
+                (
+                    certificate_id,
+                    holder,
+                    None if amount is None else str(amount),
+                    None if financiers is None else json.dumps(list(financiers)),
+                    now,
+                    now,
+                ),
+            )
+            request_id = int(cursor.lastrowid or 0)
+        return FinancingRequest(request_id, certificate_id, holder, amount, financiers, "open", now)
+
+    def financing_request(self, request_id: int) -> FinancingRequest | None:
+        rows = self._query(
+            f"SELECT {_REQUEST_COLUMNS} FROM financing_requests WHERE id = ?",  # noqa: S608 - constant columns
+            (request_id,),
+        )
+        return _request(rows[0]) if rows else None
+
+    def financing_requests(
+        self, *, holder: str | None = None, certificate_id: int | None = None, status: str | None = None
+    ) -> list[FinancingRequest]:
+        """Requests matching every filter given, newest first."""
+        clauses, params = [], []
+        for column, value in (("holder", holder), ("certificate_id", certificate_id), ("status", status)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(
+            f"SELECT {_REQUEST_COLUMNS} FROM financing_requests {where} ORDER BY id DESC",  # noqa: S608
+            tuple(params),
+        )
+        return [_request(row) for row in rows]
+
+    def set_financing_request_status(self, request_id: int, status: str, *, only_if: str | None = None) -> bool:
+        """Sets a request's status (when it is ``only_if``, if given); returns whether it changed."""
+        with self._transaction() as db:
+            sql = "UPDATE financing_requests SET status = ?, updated_at = ? WHERE id = ?"
+            params: tuple[Any, ...] = (status, time.time(), request_id)
+            if only_if is not None:
+                sql += " AND status = ?"
+                params += (only_if,)
+            return db.execute(sql, params).rowcount == 1
+
+    # Offers: financiers' signed quotes
+
+    def next_offer_nonce(self, financier: str) -> int:
+        """The next offer nonce of ``financier`` after every one this gateway has signed."""
+        rows = self._query("SELECT MAX(nonce) FROM offers WHERE financier = ?", (financier,))
+        return 0 if rows[0][0] is None else int(rows[0][0]) + 1
+
+    def create_offer(
+        self,
+        *,
+        request_id: int,
+        certificate_id: int,
+        seller: str,
+        financier: str,
+        annual_rate: Decimal,
+        day_count: int,
+        expires_at: int,
+        recourse: bool,
+        nonce: int,
+        amount: Decimal,
+        signature: str,
+    ) -> StoredOffer:
+        now = time.time()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO offers (request_id, certificate_id, seller, financier, annual_rate, day_count, "
+                "expires_at, recourse, nonce, amount, signature, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                (
+                    request_id,
+                    certificate_id,
+                    seller,
+                    financier,
+                    str(annual_rate),
+                    day_count,
+                    expires_at,
+                    int(recourse),
+                    nonce,
+                    str(amount),
+                    signature,
+                    now,
+                    now,
+                ),
+            )
+            offer_id = int(cursor.lastrowid or 0)
+        offer = self.offer(offer_id)
+        assert offer is not None
+        return offer
+
+    def offer(self, offer_id: int) -> StoredOffer | None:
+        rows = self._query(f"SELECT {_OFFER_COLUMNS} FROM offers WHERE id = ?", (offer_id,))  # noqa: S608
+        return _offer(rows[0]) if rows else None
+
+    def offers(
+        self, *, certificate_id: int | None = None, financier: str | None = None, status: str | None = None
+    ) -> list[StoredOffer]:
+        """Offers matching every filter given, oldest first."""
+        clauses, params = [], []
+        for column, value in (("certificate_id", certificate_id), ("financier", financier), ("status", status)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(f"SELECT {_OFFER_COLUMNS} FROM offers {where} ORDER BY id", tuple(params))  # noqa: S608
+        return [_offer(row) for row in rows]
+
+    def mark_offer_withdrawn(self, offer_id: int, tx_hash: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE offers SET status = 'withdrawn', tx_hash = ?, updated_at = ? WHERE id = ?",
+                (tx_hash, time.time(), offer_id),
+            )
+
+    def mark_offer_accepted(
+        self,
+        offer_id: int,
+        *,
+        financed_id: int,
+        amount: Decimal,
+        interest: Decimal,
+        price: Decimal,
+        days: int,
+        tx_hash: str,
+    ) -> None:
+        """Records the acceptance, and marks the request the offer answered as financed."""
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE offers SET status = 'accepted', financed_id = ?, accepted_amount = ?, interest = ?, "
+                "price = ?, days = ?, tx_hash = ?, updated_at = ? WHERE id = ?",
+                (financed_id, str(amount), str(interest), str(price), days, tx_hash, now, offer_id),
+            )
+            db.execute(
+                "UPDATE financing_requests SET status = 'financed', updated_at = ? "
+                "WHERE id = (SELECT request_id FROM offers WHERE id = ?) AND status = 'open'",
+                (now, offer_id),
+            )
 
 
 class SqliteJournal:

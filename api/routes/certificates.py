@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentCaller, GatewayDep, OperatorCaller, require_role
+from api.documents import document_to_anchor
 from api.gateway import Caller, Gateway
 from api.problems import not_found
 from api.responses import WRITE_RESPONSES, problem_responses
@@ -51,7 +52,8 @@ CREATE: dict[int | str, dict[str, Any]] = {201: {"model": WriteResult}, 202: {"m
     "",
     summary="Issue a certificate against an invoice",
     description="A core enterprise issues a payable certificate to a supplier, within its credit line. "
-    "The certificate is pending until the supplier accepts it.",
+    "The certificate is pending until the supplier accepts it. The invoice or contract is anchored by its "
+    "SHA-256: give `document_hash`, or `document_id` for a document you uploaded to `POST /v1/documents`.",
     status_code=201,
     responses=CREATE,
     response_model=WriteResult,
@@ -61,9 +63,10 @@ def issue_certificate(
 ) -> JSONResponse:
     ledger = gateway.runtime.ledger
     signer = signer_for(gateway, caller)
+    document_hash = document_to_anchor(gateway, caller, body)
 
     def action() -> ActionResult:
-        result = ledger.issue(signer, body.to, body.amount, body.maturity_date, body.document_hash)
+        result = ledger.issue(signer, body.to, body.amount, body.maturity_date, document_hash)
         if body.invoice_number:
             gateway.store.set_invoice_number(result.certificate_id, body.invoice_number)
         return result, [result.certificate_id]

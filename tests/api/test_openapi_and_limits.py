@@ -17,9 +17,12 @@ def test_every_operation_has_a_summary_errors_and_example_bodies(gateway):
                 problem = operation["responses"]["401"]["content"]["application/problem+json"]
                 assert "code" in problem["schema"]["properties"], where
             if method in ("post", "put") and "requestBody" in operation:
-                ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-                model = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
-                assert model.get("examples"), f"{where} has no example body"
+                # JSON bodies and multipart forms (file uploads) alike are models with examples.
+                for media_type, content in operation["requestBody"]["content"].items():
+                    assert media_type in ("application/json", "multipart/form-data"), where
+                    ref = content["schema"]["$ref"]
+                    model = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+                    assert model.get("examples"), f"{where} has no example body"
 
 
 def test_bearer_scheme_is_published_so_the_docs_page_can_authorize(gateway):
