@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
+from eth_account.signers.local import LocalAccount
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -25,6 +27,7 @@ from api.schemas import (
 )
 from api.writes import ActionResult, certificate_out, perform, signer_for
 from scf_chain.indexer import CertificateRecord
+from scf_chain.types import TxResult
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 
@@ -42,6 +45,24 @@ def visible_certificate(gateway: Gateway, caller: Caller, certificate_id: int) -
     if gateway.index.has_held(caller.address, certificate_id):
         return record
     raise not_found("certificate")
+
+
+def _change_certificate(
+    gateway: Gateway,
+    caller: Caller,
+    request: Request,
+    certificate_id: int,
+    kind: str,
+    change: Callable[[LocalAccount, int], TxResult],
+) -> JSONResponse:
+    """A write that changes one visible certificate in place, signed by the caller."""
+    visible_certificate(gateway, caller, certificate_id)
+    signer = signer_for(gateway, caller)
+
+    def action() -> ActionResult:
+        return change(signer, certificate_id), [certificate_id]
+
+    return perform(gateway, caller, request, kind, action, creates=False)
 
 
 WRITE: dict[int | str, dict[str, Any]] = {200: {"model": WriteResult}, 202: {"model": OperationOut}, **WRITE_RESPONSES}
@@ -131,13 +152,7 @@ def get_certificate(certificate_id: CertificateId, caller: CurrentCaller, gatewa
 def accept_certificate(
     certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep, request: Request
 ) -> JSONResponse:
-    visible_certificate(gateway, caller, certificate_id)
-    signer = signer_for(gateway, caller)
-
-    def action() -> ActionResult:
-        return gateway.runtime.ledger.accept(signer, certificate_id), [certificate_id]
-
-    return perform(gateway, caller, request, "accept", action, creates=False)
+    return _change_certificate(gateway, caller, request, certificate_id, "accept", gateway.runtime.ledger.accept)
 
 
 @router.post(
@@ -150,13 +165,7 @@ def accept_certificate(
 def reject_certificate(
     certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep, request: Request
 ) -> JSONResponse:
-    visible_certificate(gateway, caller, certificate_id)
-    signer = signer_for(gateway, caller)
-
-    def action() -> ActionResult:
-        return gateway.runtime.ledger.reject(signer, certificate_id), [certificate_id]
-
-    return perform(gateway, caller, request, "reject", action, creates=False)
+    return _change_certificate(gateway, caller, request, certificate_id, "reject", gateway.runtime.ledger.reject)
 
 
 @router.post(
@@ -169,13 +178,7 @@ def reject_certificate(
 def cancel_certificate(
     certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep, request: Request
 ) -> JSONResponse:
-    visible_certificate(gateway, caller, certificate_id)
-    signer = signer_for(gateway, caller)
-
-    def action() -> ActionResult:
-        return gateway.runtime.ledger.cancel(signer, certificate_id), [certificate_id]
-
-    return perform(gateway, caller, request, "cancel", action, creates=False)
+    return _change_certificate(gateway, caller, request, certificate_id, "cancel", gateway.runtime.ledger.cancel)
 
 
 @router.post(
@@ -245,12 +248,10 @@ def transfer_certificate(
 def freeze_certificate(
     certificate_id: CertificateId, caller: OperatorCaller, gateway: GatewayDep, request: Request
 ) -> JSONResponse:
-    visible_certificate(gateway, caller, certificate_id)
-
-    def action() -> ActionResult:
-        return gateway.runtime.ledger.freeze_certificate(gateway.runtime.operator, certificate_id), [certificate_id]
-
-    return perform(gateway, caller, request, "freeze", action, creates=False)
+    # signer_for gives the operator's key to the operator.
+    return _change_certificate(
+        gateway, caller, request, certificate_id, "freeze", gateway.runtime.ledger.freeze_certificate
+    )
 
 
 @router.post(
@@ -262,9 +263,7 @@ def freeze_certificate(
 def unfreeze_certificate(
     certificate_id: CertificateId, caller: OperatorCaller, gateway: GatewayDep, request: Request
 ) -> JSONResponse:
-    visible_certificate(gateway, caller, certificate_id)
-
-    def action() -> ActionResult:
-        return gateway.runtime.ledger.unfreeze_certificate(gateway.runtime.operator, certificate_id), [certificate_id]
-
-    return perform(gateway, caller, request, "unfreeze", action, creates=False)
+    # signer_for gives the operator's key to the operator.
+    return _change_certificate(
+        gateway, caller, request, certificate_id, "unfreeze", gateway.runtime.ledger.unfreeze_certificate
+    )
