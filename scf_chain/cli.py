@@ -665,6 +665,24 @@ def gas() -> None:
     typer.echo(gas_report())
 
 
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="A small run, under a minute, into bench/quick/.")] = False,
+    smoke: Annotated[bool, typer.Option("--smoke", hidden=True, help="The test suite's tiniest run.")] = False,
+) -> None:
+    """Benchmark everything on a fresh chain and gateway: bench/results.json, bench/REPORT.md and plots."""
+    from scf_chain.bench import README_PATH, default_output_dir, run
+
+    mode = "smoke" if smoke else "quick" if quick else "full"
+    results = run(mode, readme=README_PATH if mode == "full" else None, console=_console())
+    console = _console()
+    for verdict in results["verdicts"]:
+        console.print(f"{'met   ' if verdict['met'] else 'MISSED'}  {verdict['target']}: {verdict['measured']}")
+    console.print(f"results in {default_output_dir(mode)} (REPORT.md, results.json); {results['duration_s']:.0f} s")
+    if results["errors"]:
+        raise ScfError("benchmark sections failed: " + ", ".join(e["section"] for e in results["errors"]))
+
+
 def _require_dev_mode(settings: Settings) -> None:
     if not settings.dev_mode:
         raise ScfError("the demo registers made-up companies; it runs only in development mode (SCF_DEV_MODE=true)")
