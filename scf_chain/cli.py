@@ -739,6 +739,27 @@ def run_main_service(runtime: Runtime, console: Console) -> None:
     serve(settings)
 
 
+@app.command("index")
+def index_events(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and rebuild it from block 0.")] = False,
+) -> None:
+    """Bring the event index in the data folder up to date with the chain, or rebuild it."""
+    from scf_chain.deploy import LEDGER_CONTRACT
+    from scf_chain.indexer import Indexer, LedgerIndex
+
+    runtime = _open()
+    with LedgerIndex(runtime.settings.index_db_path) as index:
+        indexer = Indexer(
+            runtime.w3,
+            runtime.deployment.ledger,
+            runtime.contracts[LEDGER_CONTRACT].abi,
+            index,
+            confirmations=runtime.settings.confirmations,
+        )
+        block = indexer.rebuild() if rebuild else indexer.sync()
+        typer.echo(f"indexed to block {block}: {index.event_count()} events")
+
+
 @app.command("serve")
 def serve_gateway() -> None:
     """Serve the HTTP gateway on the configured chain (it must be up and, outside development, deployed)."""

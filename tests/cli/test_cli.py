@@ -317,6 +317,19 @@ def test_keys_create_prints_only_a_key_for_a_member_or_the_operator(members: dic
     assert fails("keys", "create", "Nobody Inc").startswith("error:")
 
 
+def test_index_follows_the_chain_and_a_rebuild_is_identical(members: dict[str, str]) -> None:
+    from scf_chain.indexer import LedgerIndex
+
+    synced = ok("index")
+    assert re.match(r"indexed to block \d+: \d+ events", synced)
+    with LedgerIndex(Settings().index_db_path) as index:
+        before = index.dump()
+    assert ok("index", "--rebuild") == synced
+    with LedgerIndex(Settings().index_db_path) as index:
+        assert index.dump() == before
+        assert {m.name for m in index.members()} >= set(members)
+
+
 def test_gas_report(first_deploy: str) -> None:
     out = ok("gas")
     rows = {line.split("  ")[0]: line for line in out.splitlines()}
