@@ -84,7 +84,7 @@ lint: install
 gas: install
 	$(BIN)/python scripts/gas_report.py
 
-# The full run takes about ten minutes and rewrites bench/ and the README's Performance section;
+# The full run takes about a quarter of an hour and rewrites bench/ and the README's Performance section;
 # QUICK=1 writes a small run into bench/quick/ in under a minute.
 bench: install
 	$(BIN)/scf bench $(if $(QUICK),--quick)

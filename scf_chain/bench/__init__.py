@@ -125,11 +125,8 @@ def run(
                             results["profile"] = {"skipped": "py-spy is not installed"}
                         else:
                             with steps.task("throughput: profiling the gateway with py-spy", total=None):
-                                results["profile"] = profile_gateway(
-                                    main.gateway.pid if main.gateway else 0,
-                                    throughput.profiled_run(setup, profile),
-                                    output_dir,
-                                )
+                                prepare, load = throughput.profiled_run(main, setup, profile)
+                                results["profile"] = profile_gateway(prepare, load, output_dir)
                 with sections.section("provenance"):
                     results["provenance"] = reads.measure_provenance(main, profile, steps)
                 with sections.section("settlement"):

@@ -79,7 +79,7 @@ class Rpc:
         return str(self.call("eth_sendRawTransaction", ["0x" + raw.hex()]))
 
     def receipt(
-        self, tx_hash: str, *, timeout: float = 60.0, poll: float = 0.001, max_poll: float = 0.008
+        self, tx_hash: str, *, timeout: float = 60.0, poll: float = 0.001, max_poll: float = 0.05
     ) -> dict[str, Any]:
         """Polls until the transaction's receipt is there, every ``poll`` seconds at first, then less often."""
         deadline = time.monotonic() + timeout

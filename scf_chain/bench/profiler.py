@@ -204,29 +204,30 @@ def interpreter_breakdown(path: Path) -> dict[str, Any]:
     }
 
 
-def profile_gateway(pid: int, run: Callable[[], dict[str, Any]], output_dir: Path) -> dict[str, Any]:
-    """Three profiled runs; writes ``profile.svg`` and the collapsed stacks into ``output_dir``; returns breakdowns."""
+def profile_gateway(prepare: Callable[[], int], run: Callable[[], dict[str, Any]], output_dir: Path) -> dict[str, Any]:
+    """Three profiled runs; writes ``profile.svg`` and the collapsed stacks into ``output_dir``; returns breakdowns.
+
+    ``prepare`` readies the gateway for a run and returns its process id; ``run`` runs the load.
+    """
     recorded: list[dict[str, Any]] = []
-    for name, fmt, idle in (("profile-wall.txt", "raw", True), ("profile-gil.txt", "raw", False)):
-        recording = Recording(pid, output_dir / name, fmt=fmt, idle=idle, gil=not idle)
+    outputs = (
+        ("profile-wall.txt", "raw", True),
+        ("profile-gil.txt", "raw", False),
+        ("profile.svg", "flamegraph", False),
+    )
+    for name, fmt, idle in outputs:
+        recording = Recording(prepare(), output_dir / name, fmt=fmt, idle=idle, gil=not idle)
         try:
             recorded.append(run())
         finally:
             recording.stop()
             recording.log.unlink(missing_ok=True)
-    svg = output_dir / "profile.svg"
-    recording = Recording(pid, svg, fmt="flamegraph", gil=True)
-    try:
-        run()
-    finally:
-        recording.stop()
-        recording.log.unlink(missing_ok=True)
     return {
         "tool": "py-spy",
         "concurrency": recorded[0]["concurrency"],
         "runs": [{key: r[key] for key in ("ops_per_s", "p50_ms", "p99_ms", "requests")} for r in recorded],
         "wall": wall_breakdown(output_dir / "profile-wall.txt"),
         "interpreter": interpreter_breakdown(output_dir / "profile-gil.txt"),
-        "flamegraph": svg.name,
+        "flamegraph": "profile.svg",
         "stacks": ["profile-wall.txt", "profile-gil.txt"],
     }

@@ -49,8 +49,8 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         best = throughput["best"]
         ratio_limit = targets["gateway_vs_raw_ratio"]
         measured = (
-            f"{best['ratio']:.0%}: gateway {best['gateway_ops_per_s']:.1f} ops/s at {best['gateway_concurrency']} "
-            f"clients, raw {best['raw_ops_per_s']:.1f} ops/s ({best['raw_mode']})"
+            f"{best['ratio']:.0%}: gateway {best['gateway_ops_per_s']:.1f} ops/s at "
+            f"{_clients(best['gateway_concurrency'])}, raw {best['raw_ops_per_s']:.1f} ops/s ({best['raw_mode']})"
         )
         found.append(
             _verdict(
@@ -276,7 +276,7 @@ def _noise_paragraph(results: dict[str, Any]) -> list[str]:
     for key in ("gateway", "raw"):
         for level in results.get("throughput", {}).get(key, []):
             if _spread(level["median"], "ops_per_s") > NOISY_SPREAD:
-                noisy.append(f"{key} ops/s at {level['concurrency']} clients")
+                noisy.append(f"{key} ops/s at {_clients(level['concurrency'])}")
     for size in results.get("reads", {}).get("sizes", []):
         for endpoint, label in _READ_ENDPOINTS:
             if _spread(size["endpoints"][endpoint]["median"], "p99_ms") > NOISY_SPREAD:
@@ -296,6 +296,10 @@ def _noise_paragraph(results: dict[str, Any]) -> list[str]:
         shown = ", ".join(noisy[:12]) + (" and more" if len(noisy) > 12 else "")
         lines += ["", f"Repeats disagreed by more than {NOISY_SPREAD:.0%} of their median for: {shown}."]
     return lines
+
+
+def _clients(count: int) -> str:
+    return _runs(count, "client")
 
 
 def _runs(count: int, noun: str) -> str:
@@ -345,7 +349,8 @@ def _throughput_section(results: dict[str, Any]) -> list[str]:
         "certificates; clients are closed loops that take turns over all members. Through the gateway a request is "
         "`POST /v1/certificates/{id}/transfer` with an `Idempotency-Key`, answered once the transaction is mined "
         "and indexed. Raw: the same call signed beforehand, sent with `eth_sendRawTransaction` to Anvil, then its "
-        "receipt polled. Each level ran "
+        "receipt polled (after 1 ms, then at doubling intervals up to 50 ms, so that polls do not take the cores "
+        "from the chain). Each level ran "
         f"{t['repeats']} times; figures are medians (min–max of the repeats for the rates). Every run starts from "
         "the same chain state: the chain is reverted to a snapshot taken after the certificates were handed out "
         "(Anvil's blocks cost more as the ledger grows; see *Writes at each size* under Reads), and the gateway is "
@@ -392,7 +397,7 @@ def _throughput_section(results: dict[str, Any]) -> list[str]:
         f"Raw burst (every signed transaction sent back to back, then every receipt awaited): "
         f"{_range(burst, 'ops_per_s')} ops/s.",
         "",
-        f"Best gateway rate: {best['gateway_ops_per_s']:.1f} ops/s at {best['gateway_concurrency']} clients; "
+        f"Best gateway rate: {best['gateway_ops_per_s']:.1f} ops/s at {_clients(best['gateway_concurrency'])}; "
         f"the raw chain's best: {best['raw_ops_per_s']:.1f} ops/s ({best['raw_mode']}); "
         f"ratio **{best['ratio']:.0%}**.",
         "",
@@ -414,7 +419,7 @@ def _profile_section(results: dict[str, Any]) -> list[str]:
         "",
         "### Gateway profile (py-spy)",
         "",
-        f"Three extra runs at {p['concurrency']} clients with py-spy attached to the gateway process "
+        f"Three extra runs at {_clients(p['concurrency'])} with py-spy attached to the gateway process "
         f"(rates under the profiler: {rates} ops/s; not counted above). Flame graph of the interpreter "
         "(GIL holder): [profile.svg](profile.svg).",
         "",
@@ -713,7 +718,7 @@ def render(results: dict[str, Any], plots: Sequence[str]) -> str:
         "## Reproduce",
         "",
         "```sh",
-        "make bench          # the full run (about ten minutes): bench/results.json, bench/REPORT.md, bench/*.png",
+        "make bench          # the full run: bench/results.json, bench/REPORT.md, bench/*.png, README section",
         "make bench QUICK=1  # a small run in under a minute, into bench/quick/",
         "scf bench --quick   # the same from the command line",
         "```",
@@ -739,63 +744,80 @@ def readme_section(results: dict[str, Any], output_dir: Path, readme: Path) -> s
         folder = str(output_dir)
     lines = [
         README_START,
-        f"Measured by `make bench` on {results['date'][:10]} on {_machine_line(results)}; the machine was shared "
-        "with other work, so wall-clock figures are medians over repeated runs and noisy. Full report with every "
-        f"figure and plot: [{folder}/REPORT.md]({folder}/REPORT.md); raw figures: `{folder}/results.json`.",
+        f"Measured by `make bench` on {results['date'][:10]}, on {_machine_line(results)}. The machine was shared "
+        "with other work, so wall-clock figures are noisy: they are medians over repeated runs. Every figure and "
+        f"plot, and how each was measured: [{folder}/REPORT.md]({folder}/REPORT.md); raw figures in "
+        f"`{folder}/results.json`.",
         "",
     ]
     rows = [[v["target"], v["limit"], v["measured"], "met" if v["met"] else "**missed**"] for v in results["verdicts"]]
     lines += _table(["target", "limit", "measured", "verdict"], rows)
     lines.append("")
+    bullets: list[str] = []
     t = results.get("throughput")
     if t:
-        lines.append(
-            "Gateway transfer-part rate by concurrency (median ops/s, p99 ms): "
-            + ", ".join(
-                f"{g['concurrency']} clients {g['median']['ops_per_s']:.1f} ops/s, p99 {_ms(g['median']['p99_ms'])} ms"
-                for g in t["gateway"]
-            )
-            + f"; raw chain best {t['best']['raw_ops_per_s']:.1f} ops/s ({t['best']['raw_mode']})."
+        levels = ", ".join(
+            f"{_clients(g['concurrency'])} {g['median']['ops_per_s']:.1f} ops/s (p99 {_ms(g['median']['p99_ms'])} ms)"
+            for g in t["gateway"]
         )
+        bullets.append(
+            f"Gateway writes (transfer-part): {levels}; the raw chain's best {t['best']['raw_ops_per_s']:.1f} ops/s "
+            f"({t['best']['raw_mode']})."
+        )
+    bottleneck = bottleneck_summary(results)
+    if bottleneck:
+        bullets.append(f"Gateway profile: {bottleneck}")
     reads = results.get("reads")
     if reads and reads["sizes"]:
         largest = reads["sizes"][-1]
         e = largest["endpoints"]
-        lines.append(
-            f"At {largest['certificates']:,} certificates: list p50/p99 {_ms(e['list']['median']['p50_ms'])}/"
+        bullets.append(
+            f"Reads at {largest['certificates']:,} certificates (p50/p99): list {_ms(e['list']['median']['p50_ms'])}/"
             f"{_ms(e['list']['median']['p99_ms'])} ms, one certificate {_ms(e['get']['median']['p50_ms'])}/"
-            f"{_ms(e['get']['median']['p99_ms'])} ms; writing them took {largest['build']['write_seconds']:.0f} s."
+            f"{_ms(e['get']['median']['p99_ms'])} ms; writing them took {largest['build']['write_seconds']:.0f} s "
+            f"({largest['build']['transactions']:,} transactions)."
         )
+        if all("writes" in size for size in reads["sizes"]):
+            first, last = reads["sizes"][0], reads["sizes"][-1]
+            bullets.append(
+                f"Anvil slows as the ledger grows (it recomputes the whole state root for each block): raw "
+                f"transfer-part by one client {first['writes']['raw']['ops_per_s']:.1f} ops/s at "
+                f"{first['certificates']:,} certificates, {last['writes']['raw']['ops_per_s']:.1f} ops/s at "
+                f"{last['certificates']:,}."
+            )
     p = results.get("provenance")
     if p and p["trees"]:
         largest_tree = p["trees"][-1]
         if p["endpoint_present"]:
-            lines.append(
-                f"Provenance of a {largest_tree['nodes']:,}-certificate tree: p50 "
-                f"{_ms(largest_tree['http_root']['median']['p50_ms'])} ms from the root."
+            bullets.append(
+                f"Provenance of a {largest_tree['nodes']:,}-certificate tree from its root: p50 "
+                f"{_ms(largest_tree['http_root']['median']['p50_ms'])} ms, p99 "
+                f"{_ms(largest_tree['http_root']['median']['p99_ms'])} ms."
             )
         else:
-            lines.append("Provenance: the HTTP endpoint was not there when this ran; see the report.")
+            bullets.append("Provenance: the HTTP endpoint was not there when this ran; see the report.")
     indexer = results.get("indexer")
     if indexer:
         rates = [
-            f"{ledger} {v['log timestamps']['events_per_s']:,.0f} events/s"
-            for ledger, v in indexer.items()
+            f"{v['log timestamps']['events_per_s']:,.0f} events/s ({v['log timestamps']['events']:,} events)"
+            for v in indexer.values()
             if "log timestamps" in v
         ]
-        lines.append("Indexer rebuild from block 0: " + ", ".join(rates) + ".")
+        bullets.append("Indexer rebuild from block 0: " + ", ".join(rates) + ".")
     s = results.get("settlement")
     if s:
-        lines.append(
-            f"Settling {s['certificates']:,} certificates: {s['transactions']} transactions, {s['gas_total']:,} gas, "
-            f"{s['seconds']:.1f} s."
+        bullets.append(
+            f"Settling {s['certificates']:,} certificates of one issuance: {s['transactions']} transactions, "
+            f"{s['gas_total']:,} gas, {s['seconds']:.1f} s."
         )
+    lines += [f"- {bullet}" for bullet in bullets]
     if (output_dir / "throughput.png").exists():
         lines += ["", f"![write throughput]({folder}/throughput.png)"]
+    minutes = results["duration_s"] / 60
     lines += [
         "",
-        "Reproduce with `make bench` (about ten minutes; rewrites this section) or `make bench QUICK=1` (under a "
-        "minute, into `bench/quick/`, leaving this section alone).",
+        f"Reproduce with `make bench` (this run took {minutes:.0f} minutes; it rewrites `{folder}/` and this "
+        "section) or `make bench QUICK=1` (under a minute, into `bench/quick/`, leaving this section alone).",
         README_END,
     ]
     return "\n".join(lines)

@@ -317,7 +317,8 @@ def measure(ledger: Ledger, setup: Setup, profile: Profile, steps: Steps) -> dic
         raw_levels.append({"concurrency": concurrency, "runs": raw_runs, "median": median_of(raw_runs, SUMMARY_KEYS)})
         gateway_median, raw_median = gateway_levels[-1]["median"], raw_levels[-1]["median"]
         steps.note(
-            f"  {concurrency:>3} clients: gateway {gateway_median['ops_per_s']:.1f} ops/s "
+            f"  {concurrency:>3} client{'s' if concurrency > 1 else ' '}: "
+            f"gateway {gateway_median['ops_per_s']:.1f} ops/s "
             f"(p50 {gateway_median['p50_ms']:.0f} ms, p99 {gateway_median['p99_ms']:.0f} ms); "
             f"raw {raw_median['ops_per_s']:.1f} ops/s (p50 {raw_median['p50_ms']:.1f} ms)"
         )
@@ -371,17 +372,24 @@ def _verdict(
     }
 
 
-def profiled_run(setup: Setup, profile: Profile) -> Callable[[], dict[str, Any]]:
-    """One more gateway run at the profiling concurrency, from the same state (not counted elsewhere)."""
+def profiled_run(
+    ledger: Ledger, setup: Setup, profile: Profile
+) -> tuple[Callable[[], int], Callable[[], dict[str, Any]]]:
+    """For the profiler: readying a gateway run from the usual state (returns the gateway's process id), and
+    the run itself, at the profiling concurrency (its figures are not counted elsewhere)."""
     concurrency = profile_concurrency(profile)
 
-    def run() -> dict[str, Any]:
+    def prepare() -> int:
         if setup.fresh is not None:
             setup.fresh.revert(gateway=True)
+        assert ledger.gateway is not None
+        return ledger.gateway.pid
+
+    def run() -> dict[str, Any]:
         plan = setup.gateway.plan(profile.requests_at(concurrency), concurrency)
         return _closed_loop(plan, setup.gateway_clients.request, lambda _: None)
 
-    return run
+    return prepare, run
 
 
 def single_client_writes(ledger: Ledger, gateway: Holdings, raw: Holdings, count: int) -> dict[str, Any]:
