@@ -191,8 +191,8 @@ def run_round(signer: Signer, txs: Sequence[Tx], *, full_blocks: bool = False) -
     """Signs every transaction, sends them back to back, waits for every receipt; raises on a revert.
 
     With ``full_blocks``, Anvil's automining is paused while they are sent and they are
-    mined as few full blocks: Anvil works out the state root of its whole state for each
-    block, which on a large ledger costs more than the transactions themselves.
+    mined as few full blocks: Anvil takes longer to mine each block as its state grows,
+    which on a large ledger costs more than the transactions themselves.
     """
     for address in {str(tx.account.address) for tx in txs}:
         signer.forget(address)  # another client (the gateway, the library) may have used the key since

@@ -464,8 +464,8 @@ def _profile_section(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def bottleneck_summary(results: dict[str, Any]) -> str | None:
-    """One paragraph naming the bottleneck, from the profile's own figures."""
+def bottleneck_summary(results: dict[str, Any], *, brief: bool = False) -> str | None:
+    """One paragraph naming the bottleneck, from the profile's own figures (``brief``: the first two sentences)."""
     p = results.get("profile")
     if not p or "skipped" in p:
         return None
@@ -479,6 +479,8 @@ def bottleneck_summary(results: dict[str, Any]) -> str | None:
         top = ", ".join(f"{x['name']} {x['share']:.0%}" for x in categories[:3])
         parts.append(f"The gateway's interpreter (one GIL for every request) spends its time on: {top}.")
     functions = p["interpreter"]["functions"]
+    if brief:
+        return " ".join(parts) or None
     if functions:
         top = ", ".join(f"`{x['name']}` {x['share']:.0%}" for x in functions[:3])
         parts.append(f"Hottest functions: {top}.")
@@ -533,8 +535,9 @@ def _reads_section(results: dict[str, Any]) -> list[str]:
         lines += [
             "",
             "Writes at each size: transfer-part by one client, through the gateway and raw, a few requests each. "
-            "Anvil works out the state root of its whole state for every block it mines, so each block costs more "
-            "as the ledger grows; a consortium network's client (Besu) updates its state trie incrementally instead.",
+            "Anvil takes longer to mine each block as the ledger's state grows (the time to accept a transaction "
+            "stays flat; the wait for its block grows), so this is a property of the local development chain, to "
+            "be measured again on a Besu network.",
             "",
         ]
         rows = []
@@ -611,7 +614,8 @@ def _indexer_section(results: dict[str, Any]) -> list[str]:
     lines = [
         "A fresh index built from block 0 over JSON-RPC (`eth_getLogs` in ranges), with the block timestamps the "
         "node puts in each log, and as for a client that leaves them out (timestamps from block headers). "
-        "`mixed`: the main benchmark ledger at its end (gas runs, throughput, provenance trees, settlement); "
+        "`mixed`: the main benchmark ledger at its end (gas runs, the certificates handed out for the throughput "
+        "runs, which themselves were reverted, provenance trees, settlement); "
         "`large`: the reads ledger at its largest size. Median of the builds (a first sync and a rebuild per run).",
         "",
     ]
@@ -764,9 +768,9 @@ def readme_section(results: dict[str, Any], output_dir: Path, readme: Path) -> s
             f"Gateway writes (transfer-part): {levels}; the raw chain's best {t['best']['raw_ops_per_s']:.1f} ops/s "
             f"({t['best']['raw_mode']})."
         )
-    bottleneck = bottleneck_summary(results)
+    bottleneck = bottleneck_summary(results, brief=True)
     if bottleneck:
-        bullets.append(f"Gateway profile: {bottleneck}")
+        bullets.append(f"Gateway profile (py-spy): {bottleneck}")
     reads = results.get("reads")
     if reads and reads["sizes"]:
         largest = reads["sizes"][-1]
@@ -780,7 +784,7 @@ def readme_section(results: dict[str, Any], output_dir: Path, readme: Path) -> s
         if all("writes" in size for size in reads["sizes"]):
             first, last = reads["sizes"][0], reads["sizes"][-1]
             bullets.append(
-                f"Anvil slows as the ledger grows (it recomputes the whole state root for each block): raw "
+                f"Anvil mines more slowly as the ledger grows: raw "
                 f"transfer-part by one client {first['writes']['raw']['ops_per_s']:.1f} ops/s at "
                 f"{first['certificates']:,} certificates, {last['writes']['raw']['ops_per_s']:.1f} ops/s at "
                 f"{last['certificates']:,}."
@@ -798,9 +802,11 @@ def readme_section(results: dict[str, Any], output_dir: Path, readme: Path) -> s
             bullets.append("Provenance: the HTTP endpoint was not there when this ran; see the report.")
     indexer = results.get("indexer")
     if indexer:
+        names = {"mixed": "the main benchmark ledger", "large": "the largest reads ledger"}
         rates = [
-            f"{v['log timestamps']['events_per_s']:,.0f} events/s ({v['log timestamps']['events']:,} events)"
-            for v in indexer.values()
+            f"{v['log timestamps']['events_per_s']:,.0f} events/s on {names.get(ledger, ledger)} "
+            f"({v['log timestamps']['events']:,} events)"
+            for ledger, v in indexer.items()
             if "log timestamps" in v
         ]
         bullets.append("Indexer rebuild from block 0: " + ", ".join(rates) + ".")

@@ -11,9 +11,9 @@ then every receipt awaited) gives the raw chain's ceiling.
 Requests come from many members, as real traffic does: the clients take turns over
 all of them, each member paying part of one of its own certificates to the next.
 
-Every run starts from the same chain state: Anvil works out the state root of its
-whole state for every block, so each block costs more as the ledger grows, and runs
-that each added thousands of certificates would measure an ever slower chain. The
+Every run starts from the same chain state: Anvil takes longer to mine each block as
+its state grows, and runs that each added thousands of certificates would measure an
+ever slower chain. The
 chain is snapshotted once the certificates are handed out and reverted before each
 run (``evm_snapshot``, ``evm_revert``); the gateway is restarted after a revert, as its
 nonces and index are of the abandoned chain, and warmed up with one request per member.
