@@ -80,6 +80,26 @@ _PATH = (
 _ONE = f"SELECT {_COLUMNS} FROM certificates c WHERE c.id = ?"  # noqa: S608 - constant columns
 
 
+class TreeVersion(NamedTuple):
+    """What a provenance read from the index depends on: at equal versions, an issuance's tree reads the same.
+
+    ``tree_change`` is the position of the last event that changed a certificate of the issuance,
+    ``names_change`` that of the last member registration (names); positions repeat only across a
+    rollback or reset of the index, which moves ``generation`` on.
+    """
+
+    generation: int
+    tree_change: int
+    names_change: int
+
+
+_TREE_VERSION = (
+    "SELECT (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), "
+    "(SELECT max(last_change) FROM certificates WHERE root_id = ?), "
+    "(SELECT coalesce(max((registered_block << 24) | registered_log), -1) FROM members)"
+)
+
+
 class EventRange(NamedTuple):
     """Which events an export covers: inclusive bounds in blocks and/or times, after an exclusive cursor."""
 
@@ -124,6 +144,11 @@ class Snapshot:
     def indexed_block(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'indexed_block'").fetchone()
         return int(row[0]) if row else -1
+
+    def tree_version(self, root_id: int) -> TreeVersion:
+        """The version of issuance ``root_id``'s tree (two index lookups and a scan of the member list)."""
+        generation, tree_change, names_change = self._db.execute(_TREE_VERSION, (root_id,)).fetchone()
+        return TreeVersion(int(generation or 0), -1 if tree_change is None else int(tree_change), int(names_change))
 
     def certificate(self, certificate_id: int) -> NodeRow | None:
         row = self._db.execute(_ONE, (certificate_id,)).fetchone()

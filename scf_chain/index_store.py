@@ -34,7 +34,7 @@ from scf_chain.types import CertificateStatus, MemberRole
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 _SCHEMA = """
@@ -76,12 +76,14 @@ CREATE TABLE IF NOT EXISTS certificates (
     child_count    INTEGER NOT NULL,
     created_tx     TEXT NOT NULL,
     created_block  INTEGER NOT NULL,
-    created_at     INTEGER NOT NULL
+    created_at     INTEGER NOT NULL,
+    last_change    INTEGER NOT NULL  -- the position of the last event that changed the row (see event_position)
 );
 CREATE INDEX IF NOT EXISTS certificates_by_holder ON certificates (holder);
 CREATE INDEX IF NOT EXISTS certificates_by_obligor ON certificates (obligor);
 CREATE INDEX IF NOT EXISTS certificates_by_parent ON certificates (parent_id);
-CREATE INDEX IF NOT EXISTS certificates_by_root ON certificates (root_id);
+-- Also answers "when did anything in this issuance last change" without reading its rows.
+CREATE INDEX IF NOT EXISTS certificates_by_root ON certificates (root_id, last_change);
 CREATE INDEX IF NOT EXISTS certificates_by_status ON certificates (status);
 CREATE INDEX IF NOT EXISTS certificates_by_maturity ON certificates (maturity_day);
 CREATE TABLE IF NOT EXISTS holdings (
@@ -190,6 +192,11 @@ def _epoch(value: datetime) -> int:
     return int(value.timestamp())
 
 
+def event_position(block_number: int, log_index: int) -> int:
+    """An event's place in the chain as one integer, ordered as (block, log index) are (a block has < 2**24 logs)."""
+    return (block_number << 24) | log_index
+
+
 def _address_or_none(address: str) -> str | None:
     """The checksummed form of ``address``, or None if it is not an address (so it matches nothing)."""
     if not isinstance(address, str) or not is_address(address.lower()):  # any letter case will do
@@ -278,8 +285,10 @@ class _Projection:
         self.db = db
         self._tx: str | None = None
         self._mints: dict[int, str] = {}
+        self._position = 0  # of the event being applied
 
     def apply(self, entry: LogEntry) -> None:
+        self._position = event_position(entry.block_number, entry.log_index)
         if entry.tx_hash != self._tx:
             self._tx = entry.tx_hash
             self._mints.clear()
@@ -298,16 +307,25 @@ class _Projection:
                 self._held(receiver, token)
             return
         if receiver == ZERO_ADDRESS:  # a burn: the caller retires the certificate; the last holder stays
-            self.db.execute("UPDATE certificates SET holder = NULL WHERE id = ?", (token,))
+            self._update(token, "holder = NULL")
             return
         # Through the gate (active certificates only) a move to someone else is a hop; the settlement
         # desk's hand-over of an overdue certificate on recourse is recorded without one.
-        self.db.execute(
-            "UPDATE certificates SET holder = ?, last_holder = ?, "
-            "hops = hops + (CASE WHEN status = ? AND ? THEN 1 ELSE 0 END) WHERE id = ?",
-            (receiver, receiver, _ACTIVE, int(sender != receiver), token),
+        self._update(
+            token,
+            "holder = ?, last_holder = ?, hops = hops + (CASE WHEN status = ? AND ? THEN 1 ELSE 0 END)",
+            receiver,
+            receiver,
+            _ACTIVE,
+            int(sender != receiver),
         )
         self._held(receiver, token)
+
+    def _update(self, certificate_id: int, assignments: str, *values: object) -> None:
+        self.db.execute(
+            f"UPDATE certificates SET {assignments}, last_change = ? WHERE id = ?",  # noqa: S608 - constant assignments
+            (*values, self._position, certificate_id),
+        )
 
     def _held(self, address: str, token: int) -> None:
         self.db.execute("INSERT OR IGNORE INTO holdings (address, certificate_id) VALUES (?, ?)", (address, token))
@@ -344,9 +362,8 @@ class _Projection:
             log.error("split of unknown certificate %d in %s; skipped", parent_id, entry.tx_hash)
             return
         obligor, day, parent_hops, document_hash = row
-        self.db.execute(
-            "UPDATE certificates SET status = ?, holder = NULL, first_child_id = ?, child_count = ? WHERE id = ?",
-            (_SPLIT, first, len(amounts), parent_id),
+        self._update(
+            parent_id, "status = ?, holder = NULL, first_child_id = ?, child_count = ?", _SPLIT, first, len(amounts)
         )
         for offset, amount in enumerate(amounts):
             child = first + offset
@@ -385,8 +402,8 @@ class _Projection:
         status: str,
     ) -> None:
         self.db.execute(
-            f"INSERT OR REPLACE INTO certificates ({_CERTIFICATE_COLUMNS}) "  # noqa: S608 - constant column list
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, 0, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO certificates ({_CERTIFICATE_COLUMNS}, last_change) "  # noqa: S608
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, 0, ?, ?, ?, ?)",
             (
                 id_,
                 root,
@@ -402,35 +419,32 @@ class _Projection:
                 entry.tx_hash,
                 entry.block_number,
                 entry.timestamp,
+                self._position,
             ),
         )
 
     def _accepted(self, entry: LogEntry) -> None:
-        self.db.execute("UPDATE certificates SET status = ? WHERE id = ?", (_ACTIVE, int(entry.args["id"])))
+        self._update(int(entry.args["id"]), "status = ?", _ACTIVE)
 
     def _cancelled(self, entry: LogEntry) -> None:
-        self.db.execute(
-            "UPDATE certificates SET status = ?, holder = NULL WHERE id = ?", (_CANCELLED, int(entry.args["id"]))
-        )
+        self._update(int(entry.args["id"]), "status = ?, holder = NULL", _CANCELLED)
 
     def _financed(self, entry: LogEntry) -> None:
         # The move to the financier (a whole Transfer, or a split-off part) came first in the transaction.
-        self.db.execute("UPDATE certificates SET status = ? WHERE id = ?", (_FINANCED, int(entry.args["id"])))
+        self._update(int(entry.args["id"]), "status = ?", _FINANCED)
 
     def _settled(self, entry: LogEntry) -> None:
         # Retired like a split parent, after its burn Transfer: it keeps its last holder.
-        self.db.execute(
-            "UPDATE certificates SET status = ?, holder = NULL WHERE id = ?", (_SETTLED, int(entry.args["id"]))
-        )
+        self._update(int(entry.args["id"]), "status = ?, holder = NULL", _SETTLED)
 
     def _overdue(self, entry: LogEntry) -> None:
-        self.db.execute("UPDATE certificates SET status = ? WHERE id = ?", (_OVERDUE, int(entry.args["id"])))
+        self._update(int(entry.args["id"]), "status = ?", _OVERDUE)
 
     def _frozen(self, entry: LogEntry) -> None:
-        self.db.execute("UPDATE certificates SET frozen = 1 WHERE id = ?", (int(entry.args["id"]),))
+        self._update(int(entry.args["id"]), "frozen = 1")
 
     def _unfrozen(self, entry: LogEntry) -> None:
-        self.db.execute("UPDATE certificates SET frozen = 0 WHERE id = ?", (int(entry.args["id"]),))
+        self._update(int(entry.args["id"]), "frozen = 0")
 
     # Members
 
@@ -467,6 +481,11 @@ class _Projection:
 
 
 # The store
+
+
+def _next_generation(db: sqlite3.Connection) -> None:
+    """After a rollback or reset, event positions may come back with other events: the generation tells them apart."""
+    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
 
 
 class LedgerIndex:
@@ -508,6 +527,7 @@ class LedgerIndex:
             db.executescript(_SCHEMA)  # every statement is IF NOT EXISTS
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('indexed_block', '-1')")
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0')")
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
@@ -627,6 +647,7 @@ class LedgerIndex:
             for block, index, block_hash, tx_hash, timestamp, name, args in rows:
                 projection.apply(LogEntry(block, index, block_hash, tx_hash, timestamp, name, json.loads(args)))
             db.execute("UPDATE meta SET value = ? WHERE key = 'indexed_block'", (str(max(block_number, -1)),))
+            _next_generation(db)
         return dropped
 
     def reset(self) -> None:
@@ -635,6 +656,7 @@ class LedgerIndex:
             for table in ("events", "blocks", *_DERIVED_TABLES):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant table names
             db.execute("UPDATE meta SET value = '-1' WHERE key = 'indexed_block'")
+            _next_generation(db)
 
     # Certificates
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from eth_utils import to_checksum_address
 
-from scf_chain.index_store import BlockRef, LedgerIndex, LogEntry
+from api.index_reader import IndexReader, TreeVersion
+from scf_chain.index_store import BlockRef, LedgerIndex, LogEntry, event_position
 from scf_chain.money import to_day
 
 CORE = "0x1111111111111111111111111111111111111111"
@@ -131,3 +132,64 @@ def test_readers_in_many_threads_while_one_writes(tmp_path):
             for reader in readers:
                 reader.join()
         assert errors == []
+
+
+def test_a_tree_version_moves_with_its_own_issuance_the_member_names_and_rollbacks(tmp_path):
+    path = tmp_path / "index.db"
+    everything = entries()
+
+    def version(root: int = 1) -> TreeVersion:
+        with IndexReader(path).snapshot() as snapshot:
+            return snapshot.tree_version(root)
+
+    def other_issuance(block: int) -> list[LogEntry]:
+        return [
+            LogEntry(
+                block, 0, f"0x{block:064x}", "0xb1", T0 + block, "Transfer", {"from": ZERO, "to": BOB, "tokenId": 9}
+            ),
+            LogEntry(
+                block,
+                1,
+                f"0x{block:064x}",
+                "0xb1",
+                T0 + block,
+                "CertificateIssued",
+                {
+                    "id": 9,
+                    "obligor": CORE,
+                    "holder": BOB,
+                    "faceValue": 5_000,
+                    "maturityDay": to_day(MATURITY),
+                    "documentHash": "0x" + "cd" * 32,
+                },
+            ),
+        ]
+
+    with LedgerIndex(path) as index:
+        index.apply(everything[:4], blocks()[:3], 3)  # Alice registered; 1 issued and accepted
+        accepted = version()
+        assert accepted.tree_change == event_position(3, 0) and accepted.names_change == event_position(1, 0)
+        assert version(root=42).tree_change == -1  # no such issuance
+
+        index.apply(other_issuance(4), [BlockRef(4, f"0x{4:064x}", T0 + 4)], 4)
+        assert version() == accepted  # another issuance changed, not this one
+        assert version(root=9).tree_change == event_position(4, 1)
+
+        registered = LogEntry(
+            5, 0, f"0x{5:064x}", "0xb2", T0 + 5, "MemberRegistered", {"account": BOB, "role": 2, "name": "Bob"}
+        )
+        index.apply([registered], [BlockRef(5, f"0x{5:064x}", T0 + 5)], 5)
+        named = version()
+        assert named.tree_change == accepted.tree_change and named.names_change == event_position(5, 0)
+
+        index.apply(
+            [entry._replace(block_number=entry.block_number + 2) for entry in everything[4:]],
+            [BlockRef(n, f"0x{n:064x}", T0 + n) for n in (6, 7)],
+            7,
+        )
+        moved = version()
+        assert moved.tree_change == event_position(7, 0)  # the last event: a part changed hands
+
+        index.rollback(6)  # the same positions may now come back with other events
+        assert version().generation == moved.generation + 1
+        assert version().tree_change == event_position(6, 3)
