@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from api.provenance_cache import ProvenanceCache
 from api.ratelimit import RateLimiter
 from api.store import GatewayStore, SqliteJournal
 from scf_chain.deploy import LEDGER_CONTRACT
@@ -49,6 +50,7 @@ class Gateway:
             self.index,
             confirmations=settings.confirmations,
         )
+        self.provenance_cache = ProvenanceCache(settings.provenance_cache_nodes)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.operations = ThreadPoolExecutor(max_workers=16, thread_name_prefix="operation")
         self._stop = threading.Event()

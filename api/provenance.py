@@ -15,7 +15,9 @@ id that does not exist.
 The JSON body of a ten-thousand-certificate tree is several megabytes; it is written
 as text straight from the index's rows, with the pieces many certificates share (a
 holder, an amount, what one split transaction made) built once, rather than through a
-model per node.
+model per node. The whole tree below a certificate, and the text written from it, are
+kept in the gateway's :class:`~api.provenance_cache.ProvenanceCache` until the tree
+changes; a partial view is cut from that whole tree for each caller.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from html import escape
 
 from api.gateway import Caller
 from api.index_reader import NodeRow, Snapshot
 from api.problems import not_found
+from api.provenance_cache import ProvenanceCache
 from scf_chain.money import CURRENCY, from_day
 
 # Statuses whose certificates still carry value (the live leaves), and how totals name them.
@@ -75,6 +78,9 @@ class Provenance:
     conserved: bool  # checked over the whole tree, shown or not
     leaf_sums: dict[str, int]  # face values of the leaves shown, by status
     names: dict[str, str] = field(default_factory=dict)
+    # Text written from this tree that does not depend on the indexed block, by format; the copies made of a
+    # cached tree for later reads share it.
+    rendered: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def root(self) -> NodeRow:
@@ -181,40 +187,63 @@ def load(
     *,
     requested: Callable[[int, int], set[int]] | None = None,
     full: bool = False,
+    cache: ProvenanceCache | None = None,
 ) -> Provenance:
     """The provenance ``caller`` may see of ``certificate_id``; 404 if it may see none of it.
 
     ``requested(low, high)`` gives the certificates with ids in that range that the
     caller (a financier) was asked to finance. Without ``full``, the rows below the
-    target leave out the issuance's fields (see :meth:`Snapshot.subtree`).
+    target leave out the issuance's fields (see :meth:`Snapshot.subtree`), and the
+    whole tree may come from (and goes to) ``cache``; a partial view is cut from it.
     """
     target = snapshot.certificate(certificate_id)
     if target is None:
         raise not_found("certificate")
     path = snapshot.path(certificate_id)
     anchors = visible_ids(caller, snapshot, target, (n.id for n in path), requested=requested)
-    rows = snapshot.subtree(target, full=full)
-    children = _children(rows, certificate_id)
-    order = _walk(target, children, len(path) - 1)
-    leaf_sums, conserved = _tally(order, children, target)
-    hidden: dict[int, int] = {}
-    hidden_minor = 0
-    if anchors is not None and not anchors:
-        # Not on the path to anything the caller held, so it must lie above something it held, or nowhere.
-        anchors = visible_ids(caller, snapshot, target, (n.id for n, _ in order), requested=requested)
-        if not anchors:
-            raise not_found("certificate")
-        order, children, hidden, hidden_minor = _prune(order, children, anchors)
-        leaf_sums, _ = _tally(order, children, target)
-    provenance = Provenance(
-        certificate_id=certificate_id,
-        indexed_block=snapshot.indexed_block(),
-        target=target,
-        path=path,
+    whole = _whole_tree(snapshot, target, path, full=full, cache=cache)
+    if anchors is None or anchors:
+        return whole
+    # Not on the path to anything the caller held, so it must lie above something it held, or nowhere.
+    anchors = visible_ids(caller, snapshot, target, (n.id for n, _ in whole.order), requested=requested)
+    if not anchors:
+        raise not_found("certificate")
+    order, children, hidden, hidden_minor = _prune(whole.order, whole.children, anchors)
+    leaf_sums, _ = _tally(order, children, target)
+    return replace(
+        whole,
         order=order,
         children=children,
         hidden_children=hidden,
         hidden_minor=hidden_minor,
+        leaf_sums=leaf_sums,
+        rendered={},
+    )
+
+
+def _whole_tree(
+    snapshot: Snapshot, target: NodeRow, path: list[NodeRow], *, full: bool, cache: ProvenanceCache | None
+) -> Provenance:
+    """Everything below ``target``, from the cache while the index shows the same version of the tree."""
+    indexed_block = snapshot.indexed_block()
+    version = snapshot.tree_version(path[0].id) if cache is not None and not full else None
+    if version is not None and cache is not None:
+        cached = cache.get(target.id, version)
+        if cached is not None:
+            return replace(cached, indexed_block=indexed_block)
+    rows = snapshot.subtree(target, full=full)
+    children = _children(rows, target.id)
+    order = _walk(target, children, len(path) - 1)
+    leaf_sums, conserved = _tally(order, children, target)
+    provenance = Provenance(
+        certificate_id=target.id,
+        indexed_block=indexed_block,
+        target=target,
+        path=path,
+        order=order,
+        children=children,
+        hidden_children={},
+        hidden_minor=0,
         conserved=conserved,
         leaf_sums=leaf_sums,
     )
@@ -222,6 +251,8 @@ def load(
     addresses = {node.last_holder for node, _ in order}
     addresses.update([provenance.root.obligor, *(node.last_holder for node in path)])
     provenance.names = snapshot.member_names(addresses)
+    if version is not None and cache is not None:
+        cache.put(target.id, version, provenance)
     return provenance
 
 
@@ -306,7 +337,9 @@ class _NodeText:
 
 
 def to_json(provenance: Provenance, invoice_number: str | None) -> str:
-    text = _NodeText(provenance.names, provenance.hidden_children)
+    body = provenance.rendered.get("json")
+    if body is None:
+        body = provenance.rendered["json"] = _body_json(provenance)
     root = provenance.root
     issuance = {
         "root_id": root.id,
@@ -320,11 +353,18 @@ def to_json(provenance: Provenance, invoice_number: str | None) -> str:
         "block_number": root.created_block,
         "issued_at": iso_time(root.created_at),
     }
-    parts = [
+    return (
         f'{{"certificate_id":{provenance.certificate_id},"indexed_block":{provenance.indexed_block},'
-        f'"currency":"{CURRENCY}","partial":{"true" if provenance.partial else "false"},"issuance":',
-        json.dumps(issuance, ensure_ascii=False),
-        ',"path":[',
+        f'"currency":"{CURRENCY}","partial":{"true" if provenance.partial else "false"},"issuance":'
+        f"{json.dumps(issuance, ensure_ascii=False)},{body}"
+    )
+
+
+def _body_json(provenance: Provenance) -> str:
+    """``"path":[...],"tree":{...},"totals":{...}}``: the rest of the object after the issuance."""
+    text = _NodeText(provenance.names, provenance.hidden_children)
+    parts = [
+        '"path":[',
         ",".join(opened + "}" for opened in text.nodes(provenance.path)),
         '],"tree":',
     ]
@@ -372,6 +412,13 @@ def _cell(text: str) -> str:
 
 def to_csv(provenance: Provenance) -> str:
     """One row per certificate: the path above the certificate, then its tree depth first."""
+    text = provenance.rendered.get("csv")
+    if text is None:
+        text = provenance.rendered["csv"] = _csv(provenance)
+    return text
+
+
+def _csv(provenance: Provenance) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest invoice or contract file the gateway accepts for upload."
     )
+    provenance_cache_nodes: int = Field(
+        default=100_000,
+        ge=0,
+        description="Certificates the gateway keeps in built provenance trees for the next read; 0 keeps none.",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -36,7 +36,14 @@ def requested_lookup(gateway: Gateway, caller: Caller) -> Callable[[int, int], s
 def visible_provenance(gateway: Gateway, caller: Caller, certificate_id: int, *, full: bool = False) -> Provenance:
     """The part of the certificate's provenance the caller may see, in one snapshot of the index; else 404."""
     with reader_for(gateway.index.path).snapshot() as snapshot:
-        return load(snapshot, caller, certificate_id, requested=requested_lookup(gateway, caller), full=full)
+        return load(
+            snapshot,
+            caller,
+            certificate_id,
+            requested=requested_lookup(gateway, caller),
+            full=full,
+            cache=gateway.provenance_cache,
+        )
 
 
 PROVENANCE_DESCRIPTION = """

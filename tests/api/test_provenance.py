@@ -155,6 +155,34 @@ def test_obligor_sees_the_whole_tree_with_names_issuance_and_conserved_totals(st
     }
 
 
+def test_every_read_shows_the_tree_as_the_index_has_it_now(story: Story):
+    # The gateway keeps a built tree for the next read; a change anywhere in the issuance must show at once.
+    first = provenance(story.core, story.root)
+    again = provenance(story.core, story.root)
+    assert {**again, "indexed_block": 0} == {**first, "indexed_block": 0}
+    assert again["indexed_block"] >= first["indexed_block"]
+
+    moved = story.t3.api.post(f"/v1/certificates/{story.t3_part}/transfer", {"to": story.t4.address})
+    assert moved.status_code == 200, moved.text
+    after = provenance(story.core, story.root)
+    assert after["indexed_block"] > first["indexed_block"]
+    t3_part = find(after["tree"], story.t3_part)
+    assert t3_part["holder"] == {"address": story.t4.address, "name": story.t4.name} and t3_part["hops"] == 3
+    assert provenance(story.core, story.part)["tree"]["children"][0]["holder"]["address"] == story.t4.address
+
+    # A partial view is cut from the kept whole tree, and follows the change too: t3 now held it once.
+    t4_view = provenance(story.t4, story.root)
+    assert t4_view["partial"] is True
+    assert ids(t4_view["tree"]) == [story.root, story.part, story.t3_part, story.t4_part]
+    assert t4_view["totals"]["leaves_sum"] == "350000.00" and t4_view["totals"]["hidden"] == "650000.00"
+    csv_rows = list(
+        csv.DictReader(
+            io.StringIO(story.core.api.get(f"/v1/certificates/{story.root}/provenance", params={"format": "csv"}).text)
+        )
+    )
+    assert {row["id"]: row["holder_address"] for row in csv_rows}[str(story.t3_part)] == story.t4.address
+
+
 def test_a_certificate_below_the_root_shows_its_path_and_its_own_tree(story: Story):
     body = provenance(story.core, story.part)
     assert [node["id"] for node in body["path"]] == [story.root, story.part]
