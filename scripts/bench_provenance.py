@@ -7,7 +7,9 @@ ledger holds unrelated certificates, issuances split the same way: first about 1
 then about 100,000. A gateway (uvicorn, as in production) serves the obligor's
 ``GET /v1/certificates/{root}/provenance`` as JSON, timed from request to the last
 byte; the same again as CSV and SVG, for a leaf deep in the tree, and for a holder who
-sees part of the tree. Prints figures; asserts nothing.
+sees part of the tree. The gateway keeps the trees it built until they change, so the
+JSON reads are measured again on a gateway that keeps none: each read built from the
+index, as the first read after a change is. Prints figures; asserts nothing.
 
 Usage: python scripts/bench_provenance.py [--requests 50] [--unrelated 1000 100000] [--keep DIR]
        python scripts/bench_provenance.py --reuse DIR   (measure again on a kept ledger)
@@ -172,9 +174,26 @@ def measure(base_url: str, pid: int, keys: dict[str, str], root: int, leaf: int,
     )
 
 
-def start_gateway(data_dir: Path, rpc_url: str) -> tuple[subprocess.Popen[bytes], str]:
+def measure_uncached(data_dir: Path, rpc_url: str, head: int, keys: dict[str, str], root: int, requests: int) -> None:
+    """The same reads from a gateway that keeps no tree: each one built from the index, as after a change."""
+    gateway, base_url = start_gateway(data_dir, rpc_url, cache_nodes=0)
+    try:
+        wait_ready(base_url, gateway, head)
+        obligor = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {keys['obligor']}"}, timeout=120)
+        holder = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {keys['holder']}"}, timeout=120)
+        path = f"/v1/certificates/{root}/provenance"
+        report("root, obligor, JSON, built afresh each read", timed(obligor, gateway.pid, path, requests))
+        report("root, holder (partial), built afresh each read", timed(holder, gateway.pid, path, requests))
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=30)
+
+
+def start_gateway(data_dir: Path, rpc_url: str, cache_nodes: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "SCF_DATA_DIR": str(data_dir), "SCF_RPC_URL": rpc_url, "SCF_DEV_MODE": "true"}
+    if cache_nodes is not None:
+        env["SCF_PROVENANCE_CACHE_NODES"] = str(cache_nodes)
     env |= {"SCF_RATE_LIMIT_PER_MINUTE": "1000000", "SCF_RATE_LIMIT_BURST": "100000"}
     log = (data_dir / "gateway.log").open("ab")
     command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:app_factory", "--port", str(port)]
@@ -239,6 +258,7 @@ def build_and_measure(data_dir: Path, steps: list[int], requests: int) -> None:
                 f"{time.perf_counter() - started:.1f} s more); chain at block {head}"
             )
             measure(base_url, gateway.pid, keys, root, leaf, requests)
+            measure_uncached(data_dir, record.url, head, keys, root, requests)
     finally:
         if gateway is not None:
             gateway.terminate()
@@ -260,6 +280,7 @@ def measure_again(data_dir: Path, requests: int) -> None:
         wait_ready(base_url, gateway, head)
         print(f"{bench['unrelated']} unrelated certificates (kept from an earlier run); chain at block {head}")
         measure(base_url, gateway.pid, bench["keys"], bench["root"], bench["leaf"], requests)
+        measure_uncached(data_dir, record.url, head, bench["keys"], bench["root"], requests)
     finally:
         gateway.terminate()
         gateway.wait(timeout=30)
