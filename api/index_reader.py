@@ -54,17 +54,34 @@ class NodeRow(NamedTuple):
         return int(self.face_value)
 
 
-# Rows become NodeRows in C (tuple.__new__), not through a Python call per row.
-_rows = partial(tuple.__new__, NodeRow)
+class TreeRow(NamedTuple):
+    """What a provenance tree shows of each certificate: a :class:`NodeRow` without the issuance's
+    fields (obligor, document, maturity: the root has them) and the split bookkeeping only
+    verification compares. Ten thousand copies of those cost time to read."""
 
-_COLUMNS = (
-    "c.id, c.root_id, c.parent_id, c.obligor, c.holder, c.last_holder, c.face_value, c.maturity_day, c.hops, "
-    "c.document_hash, c.status, c.frozen, c.first_child_id, c.child_count, c.created_tx, c.created_block, "
-    "c.created_at"
-)
-# The same, without the issuance's fields every certificate of a tree shares (obligor, document, maturity): a
-# provenance tree takes those from its root, and ten thousand copies of two long strings cost time to read.
-_TREE_COLUMNS = _COLUMNS.replace("c.obligor", "''").replace("c.document_hash", "''").replace("c.maturity_day", "0")
+    id: int
+    parent_id: int | None
+    holder: str | None
+    last_holder: str
+    face_value: str
+    status: str
+    hops: int
+    frozen: int
+    created_tx: str
+    created_block: int
+    created_at: int
+
+    @property
+    def face_minor(self) -> int:
+        return int(self.face_value)
+
+
+# Rows become NodeRows and TreeRows in C (tuple.__new__), not through a Python call per row.
+_rows = partial(tuple.__new__, NodeRow)
+_tree_rows = partial(tuple.__new__, TreeRow)
+
+_COLUMNS = ", ".join(f"c.{name}" for name in NodeRow._fields)
+_TREE_COLUMNS = ", ".join(f"c.{name}" for name in TreeRow._fields)
 # Parent links, with UNION (not UNION ALL): even an index damaged into a cycle ends the walk.
 _SUBTREE = (
     "WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT c.id FROM certificates c JOIN tree t ON c.parent_id = t.id) "
@@ -77,6 +94,8 @@ _PATH = (
     "WHERE c.parent_id IS NOT NULL) "
     f"SELECT {_COLUMNS} FROM up JOIN certificates c ON c.id = up.id ORDER BY c.id"
 )
+# What changed in an issuance after an event position, on the (root_id, last_change) index.
+_CHANGED = f"SELECT {_TREE_COLUMNS} FROM certificates c WHERE c.root_id = ? AND c.last_change > ? ORDER BY c.id"  # noqa: S608
 _ONE = f"SELECT {_COLUMNS} FROM certificates c WHERE c.id = ?"  # noqa: S608 - constant columns
 
 
@@ -158,15 +177,22 @@ class Snapshot:
         """From the root down to the certificate, by parent links."""
         return list(map(_rows, self._db.execute(_PATH, (certificate_id,))))
 
-    def subtree(self, top: NodeRow, *, full: bool = True) -> list[NodeRow]:
-        """The certificate and everything split from it, in id order (parents first).
+    def subtree(self, top: NodeRow) -> list[NodeRow]:
+        """The certificate and everything split from it, in id order (parents first)."""
+        return list(map(_rows, self._db.execute(self._below(top, _COLUMNS), (top.id,))))
 
-        For a root, the rows of its issuance; below, a walk down the parent links. Without
-        ``full``, ``obligor`` and ``document_hash`` are empty and ``maturity_day`` is 0 in every row.
-        """
-        columns = _COLUMNS if full else _TREE_COLUMNS
-        query = _ISSUANCE if top.parent_id is None else _SUBTREE
-        return list(map(_rows, self._db.execute(query.format(columns=columns), (top.id,))))
+    def tree(self, top: NodeRow) -> list[TreeRow]:
+        """:meth:`subtree` with only the fields a provenance tree shows."""
+        return list(map(_tree_rows, self._db.execute(self._below(top, _TREE_COLUMNS), (top.id,))))
+
+    def changed_since(self, root_id: int, position: int) -> list[TreeRow]:
+        """The certificates of issuance ``root_id`` that events after ``position`` changed or made, in id order."""
+        return list(map(_tree_rows, self._db.execute(_CHANGED, (root_id, position))))
+
+    @staticmethod
+    def _below(top: NodeRow, columns: str) -> str:
+        # For a root, the rows of its issuance (one range scan); below, a walk down the parent links.
+        return (_ISSUANCE if top.parent_id is None else _SUBTREE).format(columns=columns)
 
     def held_among(self, address: str, ids: Iterable[int]) -> set[int]:
         """Which of ``ids`` ``address`` holds or ever held (one range scan of its holdings)."""

@@ -32,7 +32,7 @@ from functools import lru_cache
 from html import escape
 
 from api.gateway import Caller
-from api.index_reader import NodeRow, Snapshot
+from api.index_reader import NodeRow, Snapshot, TreeRow
 from api.problems import not_found
 from api.provenance_cache import ProvenanceCache
 from scf_chain.money import CURRENCY, from_day
@@ -60,7 +60,8 @@ def iso_time(timestamp: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
-Order = list[tuple[NodeRow, int]]  # (certificate, depth below the root), depth first, children in id order
+Shown = NodeRow | TreeRow  # the path's certificates are read whole, the tree's as TreeRows
+Order = list[tuple[Shown, int]]  # (certificate, depth below the root), depth first, children in id order
 
 
 @dataclass
@@ -72,12 +73,13 @@ class Provenance:
     target: NodeRow
     path: list[NodeRow]  # root first, ending with the target
     order: Order  # the tree shown: the target first, then depth first
-    children: dict[int, list[NodeRow]]  # shown children by parent id, in id order
+    children: dict[int, list[Shown]]  # shown children by parent id, in id order
     hidden_children: dict[int, int]  # branches left out, by parent id (only for a partial view)
     hidden_minor: int  # the face value of those branches
     conserved: bool  # checked over the whole tree, shown or not
     leaf_sums: dict[str, int]  # face values of the leaves shown, by status
     names: dict[str, str] = field(default_factory=dict)
+    rows: list[TreeRow] = field(default_factory=list, repr=False)  # the whole tree as read, in id order
     # Text written from this tree that does not depend on the indexed block, by format; the copies made of a
     # cached tree for later reads share it.
     rendered: dict[str, str] = field(default_factory=dict, repr=False)
@@ -87,7 +89,7 @@ class Provenance:
         return self.path[0]
 
     @property
-    def nodes(self) -> list[NodeRow]:
+    def nodes(self) -> list[Shown]:
         return [node for node, _ in self.order]
 
     @property
@@ -135,8 +137,8 @@ def visible_ids(
     return anchors
 
 
-def _children(rows: list[NodeRow], top: int) -> dict[int, list[NodeRow]]:
-    children: dict[int, list[NodeRow]] = {}
+def _children(rows: list[TreeRow], top: int) -> dict[int, list[Shown]]:
+    children: dict[int, list[Shown]] = {}
     for node in rows:
         parent = node.parent_id
         if parent is not None and node.id != top:
@@ -148,7 +150,7 @@ def _children(rows: list[NodeRow], top: int) -> dict[int, list[NodeRow]]:
     return children
 
 
-def _walk(top: NodeRow, children: dict[int, list[NodeRow]], depth: int) -> Order:
+def _walk(top: Shown, children: dict[int, list[Shown]], depth: int) -> Order:
     """Depth first from ``top`` along the parent links; a row the links do not reach is left out."""
     order: Order = []
     stack = [(top, depth)]
@@ -162,7 +164,7 @@ def _walk(top: NodeRow, children: dict[int, list[NodeRow]], depth: int) -> Order
     return order
 
 
-def _tally(order: Order, children: dict[int, list[NodeRow]], target: NodeRow) -> tuple[dict[str, int], bool]:
+def _tally(order: Order, children: dict[int, list[Shown]], target: NodeRow) -> tuple[dict[str, int], bool]:
     """The leaves' face values by status, and whether value is conserved.
 
     Conserved: the live leaves (all but cancelled) sum to the target's face value (to nothing for a cancelled
@@ -186,22 +188,20 @@ def load(
     certificate_id: int,
     *,
     requested: Callable[[int, int], set[int]] | None = None,
-    full: bool = False,
     cache: ProvenanceCache | None = None,
 ) -> Provenance:
     """The provenance ``caller`` may see of ``certificate_id``; 404 if it may see none of it.
 
     ``requested(low, high)`` gives the certificates with ids in that range that the
-    caller (a financier) was asked to finance. Without ``full``, the rows below the
-    target leave out the issuance's fields (see :meth:`Snapshot.subtree`), and the
-    whole tree may come from (and goes to) ``cache``; a partial view is cut from it.
+    caller (a financier) was asked to finance. The whole tree below the certificate
+    may come from (and goes to) ``cache``; a partial view is cut from it.
     """
     target = snapshot.certificate(certificate_id)
     if target is None:
         raise not_found("certificate")
     path = snapshot.path(certificate_id)
     anchors = visible_ids(caller, snapshot, target, (n.id for n in path), requested=requested)
-    whole = _whole_tree(snapshot, target, path, full=full, cache=cache)
+    whole = _whole_tree(snapshot, target, path, cache)
     if anchors is None or anchors:
         return whole
     # Not on the path to anything the caller held, so it must lie above something it held, or nowhere.
@@ -221,17 +221,20 @@ def load(
     )
 
 
-def _whole_tree(
-    snapshot: Snapshot, target: NodeRow, path: list[NodeRow], *, full: bool, cache: ProvenanceCache | None
-) -> Provenance:
-    """Everything below ``target``, from the cache while the index shows the same version of the tree."""
+def _whole_tree(snapshot: Snapshot, target: NodeRow, path: list[NodeRow], cache: ProvenanceCache | None) -> Provenance:
+    """Everything below ``target``: kept in ``cache`` while its version holds, and brought up to date after."""
     indexed_block = snapshot.indexed_block()
-    version = snapshot.tree_version(path[0].id) if cache is not None and not full else None
-    if version is not None and cache is not None:
-        cached = cache.get(target.id, version)
-        if cached is not None:
-            return replace(cached, indexed_block=indexed_block)
-    rows = snapshot.subtree(target, full=full)
+    version = None
+    rows = None
+    if cache is not None:
+        version = snapshot.tree_version(path[0].id)
+        kept = cache.latest(target.id)
+        if kept is not None and kept[0] == version:
+            return replace(kept[1], indexed_block=indexed_block)
+        if kept is not None and kept[0].generation == version.generation:
+            rows = _updated(kept[1].rows, snapshot.changed_since(path[0].id, kept[0].tree_change))
+    if rows is None:
+        rows = snapshot.tree(target)
     children = _children(rows, target.id)
     order = _walk(target, children, len(path) - 1)
     leaf_sums, conserved = _tally(order, children, target)
@@ -246,6 +249,7 @@ def _whole_tree(
         hidden_minor=0,
         conserved=conserved,
         leaf_sums=leaf_sums,
+        rows=rows,
     )
     # Holders are last holders too (a retired certificate keeps only its last holder).
     addresses = {node.last_holder for node, _ in order}
@@ -256,9 +260,35 @@ def _whole_tree(
     return provenance
 
 
+def _updated(rows: list[TreeRow], changed: list[TreeRow]) -> list[TreeRow]:
+    """``rows`` (a tree, in id order) with the issuance's ``changed`` rows that belong to it put in.
+
+    A changed row belongs if it is in the tree already, or was split from one that is: rows
+    come in id order, so a parent is placed before its parts. No row ever leaves a tree.
+    """
+    if not changed:
+        return rows
+    by_id = {row.id: row for row in rows}
+    added = False
+    for row in changed:
+        if row.id in by_id:
+            by_id[row.id] = row
+        elif row.parent_id in by_id:
+            by_id[row.id] = row
+            added = True
+    updated = list(by_id.values())  # in insertion order: the old id order, new rows after
+    if added:
+        updated.sort(key=_row_id)
+    return updated
+
+
+def _row_id(row: TreeRow) -> int:
+    return row.id
+
+
 def _prune(
-    order: Order, children: dict[int, list[NodeRow]], anchors: set[int]
-) -> tuple[Order, dict[int, list[NodeRow]], dict[int, int], int]:
+    order: Order, children: dict[int, list[Shown]], anchors: set[int]
+) -> tuple[Order, dict[int, list[Shown]], dict[int, int], int]:
     """Keeps the anchors, everything below them, and the paths from the top of ``order`` down to them."""
     top = order[0][0].id
     parent_of = {node.id: node.parent_id for node, _ in order}
@@ -273,7 +303,7 @@ def _prune(
         if node.id != top and node.parent_id in below:
             below.add(node.id)
     keep |= below
-    shown: dict[int, list[NodeRow]] = {}
+    shown: dict[int, list[Shown]] = {}
     hidden: dict[int, int] = {}
     hidden_minor = 0
     for node, _ in order:
@@ -316,7 +346,7 @@ class _NodeText:
             f'"tx_hash":{json.dumps(tx)},"block_number":{json.dumps(block)},"created_at":"{iso_time(created_at)}"'
         )
 
-    def nodes(self, order: Iterable[NodeRow]) -> Iterator[str]:
+    def nodes(self, order: Iterable[Shown]) -> Iterator[str]:
         """Each node's fields, without the closing brace."""
         parties, amounts, tails, hidden = self._parties, self._amounts, self._tails, self._hidden
         for n in order:
@@ -422,7 +452,7 @@ def _csv(provenance: Provenance) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    rows = [(node, depth) for depth, node in enumerate(provenance.path[:-1])]
+    rows: Order = [(node, depth) for depth, node in enumerate(provenance.path[:-1])]
     rows += provenance.order
     path_ids = {node.id for node in provenance.path}
     for node, depth in rows:
@@ -511,7 +541,9 @@ def to_svg(provenance: Provenance) -> str:
             f'<text x="{legend_x + 20}" y="{legend_y + 11}" fill="#2d3748">{status}</text>'
         )
         legend_x += 92
-    edges = [(parent, kid) for parent, kid in zip(provenance.path, provenance.path[1:], strict=False)]
+    edges: list[tuple[Shown, Shown]] = [
+        (parent, kid) for parent, kid in zip(provenance.path, provenance.path[1:], strict=False)
+    ]
     edges += [(node, kid) for node in provenance.nodes for kid in provenance.children.get(node.id, [])]
     for parent, kid in edges:
         x1, y1 = x(parent.id) + BOX_W, y(parent.id) + BOX_H / 2

@@ -5,7 +5,9 @@ lay out, and auditors read the same trees again and again (the page, the export,
 verification). An entry is kept under the :class:`~api.index_reader.TreeVersion` it
 was read at and served only while the index still shows that version: any change to a
 certificate of the issuance, a member's registration, or a rollback of the index makes
-the next read build the tree afresh. Nothing stale is served, so nothing needs expiring.
+the next read bring the tree up to date: it reads only the certificates changed since
+(see :meth:`~api.index_reader.Snapshot.changed_since`), or, after a rollback, everything
+again. Nothing stale is served, so nothing needs expiring.
 
 The bound is on certificates, not entries: one large tree weighs as much as many small ones.
 """
@@ -43,6 +45,11 @@ class ProvenanceCache:
                 return None
             self._entries.move_to_end(certificate_id)
             return entry[1]
+
+    def latest(self, certificate_id: int) -> tuple[TreeVersion, Provenance] | None:
+        """The tree of ``certificate_id`` kept last, whatever its version: a base to bring up to date."""
+        with self._lock:
+            return self._entries.get(certificate_id)
 
     def put(self, certificate_id: int, version: TreeVersion, provenance: Provenance) -> None:
         """Keeps the tree (replacing any other version of it), pushing out the least recently used as needed."""

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -127,13 +128,23 @@ class Timing(NamedTuple):
     cpu: float | None  # the gateway's CPU seconds per request
 
 
-def timed(client: httpx.Client, pid: int, path: str, requests: int, **params: str) -> Timing:
+def timed(
+    client: httpx.Client,
+    pid: int,
+    path: str,
+    requests: int,
+    before: Callable[[int], None] | None = None,
+    **params: str,
+) -> Timing:
+    """``requests`` GETs of ``path``, each after ``before(n)`` (untimed) if given."""
     for _ in range(3):  # warm up: connections, the page cache
         client.get(path, params=params).raise_for_status()
     samples = []
     size = 0
     cpu_before = cpu_seconds(pid)
-    for _ in range(requests):
+    for n in range(requests):
+        if before is not None:
+            before(n)
         started = time.perf_counter()
         response = client.get(path, params=params)
         response.read()
@@ -148,7 +159,7 @@ def timed(client: httpx.Client, pid: int, path: str, requests: int, **params: st
 def report(label: str, timing: Timing) -> None:
     ordered = sorted(timing.samples)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    cpu = "" if timing.cpu is None else f"   gateway CPU {1000 * timing.cpu:6.1f} ms/request"
+    cpu = "" if timing.cpu is None else f"   gateway CPU {1000 * timing.cpu:6.1f} ms/read"
     print(
         f"  {label:<44} median {1000 * statistics.median(ordered):7.1f} ms   p99 {1000 * p99:7.1f} ms   "
         f"min {1000 * ordered[0]:7.1f} ms   {timing.size / 1e6:5.2f} MB{cpu}"
@@ -162,6 +173,13 @@ def measure(base_url: str, pid: int, keys: dict[str, str], root: int, leaf: int,
     path = f"/v1/certificates/{root}/provenance"
     few = max(5, requests // 5)
     report("root, obligor, JSON (10,000 nodes)", timed(obligor, pid, path, requests))
+    operator = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {keys['operator']}"}, timeout=120)
+
+    def change_leaf(n: int) -> None:  # freeze, unfreeze: the write returns once indexed
+        operator.post(f"/v1/certificates/{leaf}/{'unfreeze' if n % 2 else 'freeze'}").raise_for_status()
+
+    # Untimed, CPU included: the write's share of the gateway's CPU is in the figure.
+    report("root, obligor, JSON, first read after a change", timed(obligor, pid, path, requests, change_leaf))
     report("root, obligor, CSV", timed(obligor, pid, path, few, format="csv"))
     report("root, obligor, SVG", timed(obligor, pid, path, few, format="svg"))
     report("root, a holder of one leaf (partial), JSON", timed(holder, pid, path, requests))
@@ -230,6 +248,7 @@ def build_and_measure(data_dir: Path, steps: list[int], requests: int) -> None:
         keys = {
             "obligor": store.create_api_key(ledger.core.address),
             "holder": store.create_api_key(ledger.outsider.address),
+            "operator": store.create_api_key(runtime.operator.address),
         }
         store.close()
         gateway, base_url = start_gateway(data_dir, record.url)
@@ -272,6 +291,10 @@ def measure_again(data_dir: Path, requests: int) -> None:
     settings = Settings(data_dir=data_dir, chain_port=free_port(), rpc_url=None, dev_mode=True)
     chain = local_chain(settings)
     record = chain.start()
+    if "operator" not in bench["keys"]:  # kept by an earlier version of this script
+        store = GatewayStore(settings.gateway_db_path)
+        bench["keys"]["operator"] = store.create_api_key(open_runtime(settings).operator.address)
+        store.close()
     gateway, base_url = start_gateway(data_dir, record.url)
     try:
         head = int(

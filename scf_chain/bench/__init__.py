@@ -35,6 +35,8 @@ TARGETS: dict[str, Any] = {
     "gas_settle_per_certificate": 45_000,
     "gateway_vs_raw_ratio": 0.5,
     "gateway_p99_ms_at_8_clients": 250.0,
+    "provenance_10k_p50_ms": 100.0,
+    "indexer_events_per_s": 2_000,
 }
 
 

@@ -69,6 +69,30 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "gateway p99 latency at 8 clients", f"≤ {p99_limit:.0f} ms", p99, f"{p99:.0f} ms", p99 <= p99_limit
                 )
             )
+    found += _read_verdicts(results, targets)
+    return found
+
+
+def _read_verdicts(results: dict[str, Any], targets: dict[str, Any]) -> list[dict[str, Any]]:
+    """Provenance of the 10,000-certificate tree (read again, and first read after a change) and indexer speed."""
+    found: list[dict[str, Any]] = []
+    limit = targets.get("provenance_10k_p50_ms")
+    trees = {tree["nodes"]: tree for tree in results.get("provenance", {}).get("trees", [])}
+    tree = trees.get(10_000)
+    if limit is not None and tree is not None:
+        for key, label in (
+            ("http_root", "provenance of a 10,000-certificate tree, JSON, p50"),
+            ("http_root_after_change", "provenance of a 10,000-certificate tree, JSON, p50, first read after a change"),
+        ):
+            p50 = tree.get(key, {}).get("median", {}).get("p50_ms")
+            if p50 is not None:
+                found.append(_verdict(label, f"≤ {limit:.0f} ms", p50, f"{_ms(p50)} ms", p50 <= limit))
+    limit = targets.get("indexer_events_per_s")
+    for ledger, variants in results.get("indexer", {}).items():
+        rate = variants.get("log timestamps", {}).get("events_per_s")
+        if limit is not None and rate is not None:
+            label = f"indexer catch-up ({ledger} ledger)"
+            found.append(_verdict(label, f"≥ {limit:,} events/s", rate, f"{rate:,.0f} events/s", rate >= limit))
     return found
 
 

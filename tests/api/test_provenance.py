@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sqlite3
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -11,7 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from api.provenance import STATUS_COLOURS
+from api.gateway import Caller
+from api.index_reader import IndexReader
+from api.provenance import STATUS_COLOURS, load, to_json
 from api.schemas import ProvenanceOut
 from scf_chain.settings import Settings
 from tests.api.conftest import Api, ApiMember, maturity_in, new_document_hash
@@ -181,6 +184,40 @@ def test_every_read_shows_the_tree_as_the_index_has_it_now(story: Story):
         )
     )
     assert {row["id"]: row["holder_address"] for row in csv_rows}[str(story.t3_part)] == story.t4.address
+
+
+def test_a_kept_tree_brought_up_to_date_equals_one_read_afresh(story: Story, gateway, operator_api, onboard):
+    def transfer_back() -> None:
+        moved = story.t4.api.post(f"/v1/certificates/{story.t4_part}/transfer", {"to": story.t3.address})
+        assert moved.status_code == 200, moved.text
+
+    def split_kept() -> None:
+        parts = [{"to": story.t2.address, "amount": "50000.00"}, {"to": story.t4.address, "amount": "200000.00"}]
+        split = story.t2.api.post(f"/v1/certificates/{story.kept}/split", {"parts": parts})
+        assert split.status_code == 201, split.text
+
+    def freeze() -> None:
+        assert operator_api.post(f"/v1/certificates/{story.t3_part}/freeze").status_code == 200
+
+    def register() -> None:  # the member names move on, the tree does not
+        onboard("auditor", "Registered Meanwhile LLP")
+
+    # Each read below finds the tree kept from the read before it and reads only what changed since.
+    for certificate_id in (story.root, story.part):
+        provenance(story.core, certificate_id)
+    reader = IndexReader(Settings(data_dir=gateway.data_dir).index_db_path)
+    obligor = Caller(address=story.core.address, name=story.core.name, role="core_enterprise", frozen=False)
+    for change in (transfer_back, split_kept, freeze, register):
+        change()
+        for certificate_id in (story.root, story.part):
+            served = provenance(story.core, certificate_id)
+            with reader.snapshot() as snapshot:  # the same index file, read from scratch in this process
+                afresh = json.loads(to_json(load(snapshot, obligor, certificate_id), None))
+            for key in ("path", "tree", "totals", "partial"):
+                assert served[key] == afresh[key], (change.__name__, certificate_id, key)
+    tree = provenance(story.core, story.root)["tree"]
+    assert len(ids(tree)) == 8 and find(tree, story.t3_part)["frozen"] is True
+    assert find(tree, story.t4_part)["holder"]["address"] == story.t3.address
 
 
 def test_a_certificate_below_the_root_shows_its_path_and_its_own_tree(story: Story):

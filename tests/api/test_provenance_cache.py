@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from api.index_reader import TreeVersion
+from api.index_reader import TreeRow, TreeVersion
+from api.provenance import _updated
 from api.provenance_cache import ProvenanceCache
 
 V1 = TreeVersion(generation=0, tree_change=100, names_change=5)
@@ -51,3 +52,25 @@ def test_a_cache_of_no_certificates_keeps_nothing():
     cache = ProvenanceCache(max_nodes=0)
     cache.put(1, V1, tree(1))
     assert cache.get(1, V1) is None and len(cache) == 0
+
+
+def row(id_: int, parent: int | None, holder: str = "0xA", face: str = "100") -> TreeRow:
+    return TreeRow(id_, parent, holder, holder, face, "active", 0, 0, "0xtx", 1, 0)
+
+
+def test_a_kept_tree_takes_in_its_changed_rows_and_the_parts_split_from_it_nothing_else():
+    # 5 is the top asked about; 2 is its sibling elsewhere in the issuance.
+    kept = [row(5, 1, face="100"), row(7, 5, face="60"), row(8, 5, face="40")]
+    changed = [
+        row(2, 1, holder="0xB"),  # not in this tree
+        row(7, 5, holder="0xC", face="60"),  # changed hands
+        row(8, 5, face="40")._replace(status="split"),
+        row(11, 2),  # split from the sibling: not in this tree
+        row(12, 8, face="15"),  # split from 8
+        row(13, 8, face="25"),
+        row(14, 12, face="15"),  # and split again
+    ]
+    updated = _updated(kept, changed)
+    assert [r.id for r in updated] == [5, 7, 8, 12, 13, 14]
+    assert updated[1].holder == "0xC" and updated[2].status == "split"
+    assert _updated(kept, []) is kept
