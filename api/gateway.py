@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from api.provenance_cache import ProvenanceCache
 from api.ratelimit import RateLimiter
 from api.store import GatewayStore, SqliteJournal
-from scf_chain.deploy import LEDGER_CONTRACT
-from scf_chain.indexer import Indexer, LedgerIndex
-from scf_chain.runtime import Runtime, open_runtime
+from scf_chain.indexer import LedgerIndex
+from scf_chain.runtime import Runtime, event_indexer, open_runtime
 from scf_chain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,13 +42,7 @@ class Gateway:
         self.runtime: Runtime = open_runtime(settings, deploy_if_missing=settings.dev_mode, journal=self.journal)
         self.runtime.keystore.unlock_all()
         self.index = LedgerIndex(settings.index_db_path)
-        self.indexer = Indexer(
-            self.runtime.w3,
-            self.runtime.deployment.ledger,
-            self.runtime.contracts[LEDGER_CONTRACT].abi,
-            self.index,
-            confirmations=settings.confirmations,
-        )
+        self.indexer = event_indexer(self.runtime, self.index)
         self.provenance_cache = ProvenanceCache(settings.provenance_cache_nodes)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.operations = ThreadPoolExecutor(max_workers=16, thread_name_prefix="operation")

@@ -753,6 +753,10 @@ class AuditEvent(BaseModel):
     log_index: int
     block_hash: str
     tx_hash: str
+    contract: Literal["ledger", "desk"] = Field(
+        description="Which contract emitted it: the certificate ledger, or the settlement desk (offers accepted at "
+        "a price, recourse claims)."
+    )
     timestamp: datetime
     name: str
     args: dict[str, Any]

@@ -744,18 +744,12 @@ def index_events(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and rebuild it from block 0.")] = False,
 ) -> None:
     """Bring the event index in the data folder up to date with the chain, or rebuild it."""
-    from scf_chain.deploy import LEDGER_CONTRACT
-    from scf_chain.indexer import Indexer, LedgerIndex
+    from scf_chain.indexer import LedgerIndex
+    from scf_chain.runtime import event_indexer
 
     runtime = _open()
     with LedgerIndex(runtime.settings.index_db_path) as index:
-        indexer = Indexer(
-            runtime.w3,
-            runtime.deployment.ledger,
-            runtime.contracts[LEDGER_CONTRACT].abi,
-            index,
-            confirmations=runtime.settings.confirmations,
-        )
+        indexer = event_indexer(runtime, index)
         block = indexer.rebuild() if rebuild else indexer.sync()
         typer.echo(f"indexed to block {block}: {index.event_count()} events")
 

@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS events (
     timestamp    INTEGER NOT NULL,
     name         TEXT NOT NULL,
     args         TEXT NOT NULL,
+    contract     TEXT NOT NULL,  -- which contract emitted it: ledger or desk
     PRIMARY KEY (block_number, log_index),
     UNIQUE (tx_hash, log_index)
 );
@@ -111,6 +112,11 @@ _DUMP_TABLES = {
     "members": "address",
 }
 
+# Which contract emitted an event. The certificates and members are the ledger's state; the desk's events
+# (offers accepted at a price, recourse) are kept for the audit trail only.
+LEDGER = "ledger"
+DESK = "desk"
+
 _PENDING = CertificateStatus.PENDING.label
 _ACTIVE = CertificateStatus.ACTIVE.label
 _SPLIT = CertificateStatus.SPLIT.label
@@ -161,10 +167,11 @@ class EventRecord:
     timestamp: datetime
     name: str
     args: dict[str, Any]
+    contract: str = LEDGER
 
 
 class LogEntry(NamedTuple):
-    """One decoded ledger log, as the indexer hands it to the store."""
+    """One decoded log of the ledger or the settlement desk, as the indexer hands it to the store."""
 
     block_number: int
     log_index: int
@@ -173,6 +180,7 @@ class LogEntry(NamedTuple):
     timestamp: int  # seconds since the epoch, the block's
     name: str
     args: dict[str, Any]
+    contract: str = LEDGER  # LEDGER or DESK
 
 
 class BlockRef(NamedTuple):
@@ -258,7 +266,7 @@ def _member(row: Sequence[Any]) -> MemberRecord:
 
 
 def _event(row: Sequence[Any]) -> EventRecord:
-    block_number, log_index, block_hash, tx_hash, timestamp, name, args = row
+    block_number, log_index, block_hash, tx_hash, timestamp, name, args, contract = row
     return EventRecord(
         block_number=block_number,
         block_hash=block_hash,
@@ -267,6 +275,7 @@ def _event(row: Sequence[Any]) -> EventRecord:
         timestamp=_utc(timestamp),
         name=name,
         args=json.loads(args),
+        contract=contract,
     )
 
 
@@ -288,6 +297,8 @@ class _Projection:
         self._position = 0  # of the event being applied
 
     def apply(self, entry: LogEntry) -> None:
+        if entry.contract != LEDGER:
+            return
         self._position = event_position(entry.block_number, entry.log_index)
         if entry.tx_hash != self._tx:
             self._tx = entry.tx_hash
@@ -606,8 +617,9 @@ class LedgerIndex:
         with self._writing() as db:
             projection = _Projection(db)
             insert = (
-                "INSERT OR IGNORE INTO events (block_number, log_index, block_hash, tx_hash, timestamp, name, args) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)"
+                "INSERT OR IGNORE INTO events "
+                "(block_number, log_index, block_hash, tx_hash, timestamp, name, args, contract) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             )
             for entry in entries:
                 cursor = db.execute(
@@ -620,6 +632,7 @@ class LedgerIndex:
                         entry.timestamp,
                         entry.name,
                         json.dumps(entry.args, separators=(",", ":")),
+                        entry.contract,
                     ),
                 )
                 if cursor.rowcount == 1:
@@ -641,11 +654,13 @@ class LedgerIndex:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant table names
             projection = _Projection(db)
             rows = db.execute(
-                "SELECT block_number, log_index, block_hash, tx_hash, timestamp, name, args FROM events "
-                "ORDER BY block_number, log_index"
+                "SELECT block_number, log_index, block_hash, tx_hash, timestamp, name, args, contract FROM events "
+                "WHERE contract = ? ORDER BY block_number, log_index",
+                (LEDGER,),
             ).fetchall()
-            for block, index, block_hash, tx_hash, timestamp, name, args in rows:
-                projection.apply(LogEntry(block, index, block_hash, tx_hash, timestamp, name, json.loads(args)))
+            for block, index, block_hash, tx_hash, timestamp, name, args, contract in rows:
+                entry = LogEntry(block, index, block_hash, tx_hash, timestamp, name, json.loads(args), contract)
+                projection.apply(entry)
             db.execute("UPDATE meta SET value = ? WHERE key = 'indexed_block'", (str(max(block_number, -1)),))
             _next_generation(db)
         return dropped
@@ -811,7 +826,7 @@ class LedgerIndex:
             params += [int(after[0]), int(after[1])]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._db().execute(
-            "SELECT block_number, log_index, block_hash, tx_hash, timestamp, name, args "  # noqa: S608
+            "SELECT block_number, log_index, block_hash, tx_hash, timestamp, name, args, contract "  # noqa: S608
             f"FROM events {where} ORDER BY block_number, log_index LIMIT ?",
             [*params, max(int(limit), 0)],
         )

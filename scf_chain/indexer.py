@@ -1,6 +1,8 @@
 """The event indexer: follows the ledger's events into the SQLite read model of :mod:`scf_chain.index_store`.
 
-It reads ``eth_getLogs`` of the ledger address in block ranges, from its checkpoint up
+It reads ``eth_getLogs`` of the ledger's address (and the settlement desk's: the
+price of every offer accepted and the recourse claims belong in the audit trail) in
+block ranges, from its checkpoint up
 to the head less the confirmation depth, and writes each range in one transaction.
 Every indexed range end and every block with ledger events is recorded with its
 hash; a stored hash that the chain no longer has means a reorganisation, and the
@@ -25,6 +27,8 @@ from web3 import Web3
 
 from scf_chain.errors import ScfError
 from scf_chain.index_store import (
+    DESK,
+    LEDGER,
     BlockRef,
     CertificateRecord,
     EventRecord,
@@ -265,7 +269,7 @@ class EventDecoder:
 
 
 class Indexer:
-    """Keeps a :class:`LedgerIndex` up to date with the ledger's events."""
+    """Keeps a :class:`LedgerIndex` up to date with the ledger's events (and the settlement desk's, if given)."""
 
     def __init__(
         self,
@@ -274,6 +278,7 @@ class Indexer:
         abi: list[dict[str, Any]],
         index: LedgerIndex,
         *,
+        desk: tuple[str, list[dict[str, Any]]] | None = None,
         confirmations: int = 0,
         batch_blocks: int = 2000,
         start_block: int = 0,
@@ -289,14 +294,20 @@ class Indexer:
         self.batch_blocks = batch_blocks
         self.start_block = max(start_block, 0)
         self.decoder = EventDecoder(abi)
+        # Which contract each followed address is, and how to read its logs.
+        self.sources: dict[str, tuple[str, EventDecoder]] = {self.address: (LEDGER, self.decoder)}
+        if desk is not None:
+            self.sources[_checksum(desk[0])] = (DESK, EventDecoder(desk[1]))
+        self._source_of = {address.lower(): source for address, source in self.sources.items()}  # no checksum per log
         self._lock = threading.Lock()
         self._timestamps: dict[int, tuple[str, int]] = {}  # block number -> (hash, timestamp), within one range
-        recorded = index.meta("ledger_address")
-        if recorded != self.address:
+        followed = ",".join(f"{kind}={address}" for address, (kind, _) in self.sources.items())
+        recorded = index.meta("followed")
+        if recorded != followed:
             if recorded is not None:
-                log.warning("the index at %s followed ledger %s; rebuilding for %s", index.path, recorded, self.address)
+                log.warning("the index at %s followed %s; rebuilding for %s", index.path, recorded, followed)
                 index.reset()
-            index.set_meta("ledger_address", self.address)
+            index.set_meta("followed", followed)
 
     # Public interface
 
@@ -432,7 +443,8 @@ class Indexer:
             if stored is not None and before.get(indexed, ("",))[0] != stored.hash:
                 raise _ChainMovedError(f"block {indexed} changed")
         try:
-            logs = self._rpc("eth_getLogs", [{"address": self.address, "fromBlock": hex(start), "toBlock": hex(end)}])
+            query = {"address": list(self.sources), "fromBlock": hex(start), "toBlock": hex(end)}
+            logs = self._rpc("eth_getLogs", [query])
         except IndexerError as exc:
             raise _LogsRefusedError(f"the node refused the logs of blocks {start} to {end}: {exc}") from exc
         entries, blocks = self._decode_logs(logs)
@@ -469,13 +481,15 @@ class Indexer:
                 timestamp = known[1]
             else:
                 timestamp = _int(stamp)
-            decoded = self.decoder.decode(raw["topics"], raw["data"])
-            if decoded is None:
-                log.debug("skipping a log the ledger ABI does not describe in block %d", number)
+            source = self._source_of.get(str(raw["address"]).lower())
+            decoded = None if source is None else source[1].decode(raw["topics"], raw["data"])
+            if source is None or decoded is None:
+                log.debug("skipping a log no followed ABI describes in block %d", number)
                 continue
             name, args = decoded
+            tx_hash = _hex(raw["transactionHash"])
             entries.append(
-                LogEntry(number, _int(raw["logIndex"]), block_hash, _hex(raw["transactionHash"]), timestamp, name, args)
+                LogEntry(number, _int(raw["logIndex"]), block_hash, tx_hash, timestamp, name, args, source[0])
             )
             blocks[number] = BlockRef(number, block_hash, timestamp)
         return entries, blocks

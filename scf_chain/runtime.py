@@ -14,6 +14,7 @@ from scf_chain.client import ContractAt, LedgerClient
 from scf_chain.compiler import CompiledContract, compile_contracts
 from scf_chain.deploy import DESK_CONTRACT, LEDGER_CONTRACT, TOKEN_CONTRACT, Deployment, deploy, find_deployment
 from scf_chain.errors import ChainUnavailable, KeyNotFound, NotDeployed, ScfError
+from scf_chain.indexer import Indexer, LedgerIndex
 from scf_chain.keys import DEV_SCRYPT_N, PRODUCTION_SCRYPT_N, KeyStore, anvil_account
 from scf_chain.settings import Settings
 from scf_chain.transactions import Journal, TransactionSender
@@ -126,3 +127,15 @@ def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal
     )
     holder["ledger"] = ledger
     return Runtime(settings, w3, keystore, contracts, sender, deployment, ledger, operator)
+
+
+def event_indexer(runtime: Runtime, index: LedgerIndex) -> Indexer:
+    """The indexer of this deployment's ledger and settlement desk into ``index``."""
+    return Indexer(
+        runtime.w3,
+        runtime.deployment.ledger,
+        runtime.contracts[LEDGER_CONTRACT].abi,
+        index,
+        desk=(runtime.deployment.settlement_desk, runtime.contracts[DESK_CONTRACT].abi),
+        confirmations=runtime.settings.confirmations,
+    )

@@ -29,7 +29,7 @@ DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 100_000
 CHUNK = 1_000
 CURSOR = re.compile(r"^(\d{1,18})\.(\d{1,9})$")
-CSV_COLUMNS = ("block_number", "log_index", "timestamp", "tx_hash", "block_hash", "name", "args", "cursor")
+CSV_COLUMNS = ("block_number", "log_index", "timestamp", "tx_hash", "block_hash", "contract", "name", "args", "cursor")
 
 BOUND = (
     "A block number (`1200`) or an ISO 8601 time (`2026-01-31T09:00:00Z`; a date alone means the whole day). Inclusive."
@@ -77,6 +77,7 @@ def _line(event: EventRecord) -> dict[str, Any]:
         "log_index": event.log_index,
         "block_hash": event.block_hash,
         "tx_hash": event.tx_hash,
+        "contract": event.contract,
         "timestamp": event.timestamp.isoformat().replace("+00:00", "Z"),
         "name": event.name,
         "args": event.args,
@@ -132,8 +133,10 @@ def _csv(chunks: Iterator[list[EventRecord]]) -> Iterator[str]:
 
 
 EXPORT_DESCRIPTION = f"""
-Every ledger event the index holds in the range, in chain order (block, then log
-index), with its arguments as decoded: the audit trail. For auditors and the operator.
+Every event the index holds in the range, in chain order (block, then log index),
+with its arguments as decoded: the audit trail. For auditors and the operator.
+`contract` says which contract emitted it: `ledger` (certificates, members, credit
+lines, settlement) or `desk` (offers accepted, with the price paid; recourse claims).
 
 `from` and `to` are inclusive bounds, each a block number or an ISO 8601 time (a date
 alone covers the whole day); without `to` the range ends at the block indexed when the

@@ -44,11 +44,13 @@ def test_auditor_exports_events_as_json_lines_in_chain_order(trail):
         "log_index",
         "block_hash",
         "tx_hash",
+        "contract",
         "timestamp",
         "name",
         "args",
         "cursor",
     }
+    assert issuance["contract"] == "ledger"
     assert issuance["cursor"] == f"{issuance['block_number']}.{issuance['log_index']}"
     assert datetime.fromisoformat(issuance["timestamp"]).tzinfo is not None
     assert "x-next-cursor" not in response.headers and "link" not in response.headers
@@ -67,14 +69,16 @@ def test_csv_export_has_the_same_events(trail):
         "timestamp",
         "tx_hash",
         "block_hash",
+        "contract",
         "name",
         "args",
         "cursor",
     ]
     for row, event in zip(rows, as_json, strict=True):
-        assert (int(row["block_number"]), int(row["log_index"]), row["name"]) == (
+        assert (int(row["block_number"]), int(row["log_index"]), row["contract"], row["name"]) == (
             event["block_number"],
             event["log_index"],
+            event["contract"],
             event["name"],
         )
         assert json.loads(row["args"]) == event["args"]

@@ -6,6 +6,7 @@ since some move the chain's clock; maturities are dated from the chain's latest 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -161,6 +162,28 @@ def test_partial_financing_sells_the_requested_part_and_the_remainder_stays(h: H
     assert (remainder["holder"], remainder["amount"], remainder["status"]) == (supplier.address, "60000.00", "active")
     assert h.certificate(supplier, certificate_id)["status"] == "split"
     assert h.balance(supplier) == price and h.balance(bank) == 0
+
+
+def test_the_audit_trail_has_the_price_every_financing_paid(h: Harness):
+    core, supplier, bank = h.core(), h.onboard("supplier"), h.onboard("financier")
+    auditor = h.onboard("auditor")
+    certificate_id = h.issue(core, supplier, "100000.00", days=90)["id"]
+    accepted = h.finance(supplier, bank, certificate_id)
+    events = [
+        json.loads(line)
+        for line in auditor.api.get("/v1/audit/events", params={"from": "0"}).text.splitlines()
+        if line.strip()
+    ]
+    paid = [e for e in events if e["name"] == "OfferAccepted" and e["args"]["id"] == certificate_id]
+    assert len(paid) == 1 and paid[0]["contract"] == "desk"
+    offer = paid[0]["args"]
+    assert (offer["financier"], offer["seller"]) == (bank.address, supplier.address)
+    assert Decimal(offer["price"]) / 100 == Decimal(accepted["price"])  # minor units on chain
+    assert Decimal(offer["faceValue"]) / 100 == Decimal("100000.00")
+    financed = [e for e in events if e["name"] == "CertificateFinanced" and e["args"]["id"] == certificate_id]
+    assert [e["contract"] for e in financed] == ["ledger"] and financed[0]["tx_hash"] == paid[0]["tx_hash"]
+    # The desk's events are in the trail only: the certificate is as the ledger's events made it.
+    assert h.certificate(bank, certificate_id)["status"] == "financed"
 
 
 def test_a_part_named_at_acceptance_overrides_the_requested_one(h: Harness):
