@@ -570,7 +570,10 @@ class SettlementOut(BaseModel):
     settled_total: Money = Field(description="What the issuance has been paid in all.")
     outstanding: Money
     certificates_outstanding: int
-    skipped_frozen: list[int] = Field(description="Certificates left unpaid because the operator froze them.")
+    skipped_frozen: list[int] = Field(
+        description="Certificates left unpaid because the operator froze them or their holder; settle again once "
+        "unfrozen."
+    )
     status: str = Field(description="settled, or partially_settled while certificates remain unpaid")
     approval_tx_hash: str | None
     batches: list[SettlementBatch]

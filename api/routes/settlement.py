@@ -86,6 +86,11 @@ def _leaves(gateway: Gateway, root_id: int) -> list[CertificateRecord]:
     return [c for c in gateway.index.subtree(root_id) if not c.child_ids and c.status not in ("split", "cancelled")]
 
 
+def _frozen_member(gateway: Gateway, address: str | None) -> bool:
+    member = None if address is None else gateway.index.member(address)
+    return member is not None and member.frozen
+
+
 def _unsettled(leaves: list[CertificateRecord]) -> list[CertificateRecord]:
     return [c for c in leaves if c.status in UNSETTLED and c.holder is not None]
 
@@ -244,7 +249,8 @@ def _issuance_root(gateway: Gateway, caller: Caller, root_id: int) -> Certificat
     "approves the settlement desk on the obligor's behalf for exactly the total (added to any allowance the "
     "obligor set), and pays them in batches of at most 200 certificates per transaction. The response lists "
     "every batch and payment; with `Prefer: respond-async` the operation shows the batches done so far. "
-    "Certificates settled already are skipped, so settling again pays nothing. Before maturity: 409 "
+    "Certificates settled already are skipped, so settling again pays nothing; frozen certificates, and those "
+    "held by a frozen member, are left unpaid (`skipped_frozen`) until unfrozen. Before maturity: 409 "
     "`not_yet_matured`; too few tokens: 409 `erc20_insufficient_balance`, before anything is paid.",
     response_model=SettlementOut,
     responses=_write(SettlementOut),
@@ -289,8 +295,10 @@ def create_settlement(
         with member_lock(caller.address):
             indexed_block = _catch_up(gateway)
             unsettled = _unsettled(_leaves(gateway, root.id))
-            skipped = [c.id for c in unsettled if c.frozen]
-            payable = [c for c in unsettled if not c.frozen]
+            # The ledger refuses a whole batch for one frozen certificate or holder: those wait, the rest are paid.
+            withheld = {c.id for c in unsettled if c.frozen or _frozen_member(gateway, c.holder)}
+            skipped = sorted(withheld)
+            payable = [c for c in unsettled if c.id not in withheld]
             ids = [c.id for c in payable]
             # The ledger's own checks first (maturity, obligor, statuses), before any approval is sent.
             check_call(

@@ -153,6 +153,37 @@ def test_two_hundred_and_one_certificates_settle_in_bounded_batches_with_progres
     assert received == expected and sum(received.values()) == Decimal("20100.00")
 
 
+def test_frozen_certificates_and_frozen_holders_wait_while_the_rest_are_paid(h: Harness):
+    core, (t1, t2, _), bank, root, owed = _supply_chain(h)
+    leaves = {c["holder"]: c["id"] for c in core.api.get("/v1/obligations").json()["by_maturity"][0]["certificates"]}
+    h.deposit(core, "1000000.00")
+    h.travel_to(_maturity_day(root))
+    assert h.operator.post(f"/v1/certificates/{leaves[t2.address]}/freeze").status_code == 200
+    assert h.operator.post(f"/v1/members/{bank.address}/freeze").status_code == 200
+
+    first = core.api.post("/v1/settlements", {"root_id": root["id"]})
+    assert first.status_code == 200, first.text
+    result = first.json()
+    assert result["skipped_frozen"] == sorted([leaves[t2.address], leaves[bank.address]])
+    assert [(p["holder"], p["amount"]) for p in result["payments"]] == [(t1.address, "700000.00")]
+    assert (result["status"], result["certificates_outstanding"], result["outstanding"]) == (
+        "partially_settled",
+        2,
+        "300000.00",
+    )
+    assert h.allowance(core) == 0  # approved for exactly what was paid
+
+    assert h.operator.post(f"/v1/certificates/{leaves[t2.address]}/unfreeze").status_code == 200
+    assert h.operator.post(f"/v1/members/{bank.address}/unfreeze").status_code == 200
+    before = {member.address: h.balance(member) for member in (t2, bank)}
+    second = core.api.post("/v1/settlements", {"root_id": root["id"]}).json()
+    assert (second["skipped_frozen"], second["status"], second["paid_total"]) == ([], "settled", "300000.00")
+    assert {m.address: h.balance(m) - before[m.address] for m in (t2, bank)} == {
+        t2.address: owed[t2.address],
+        bank.address: owed[bank.address],
+    }
+
+
 def test_a_holder_presents_a_matured_certificate_against_the_obligors_allowance(h: Harness):
     core, t1, t2 = h.core(), h.onboard("supplier"), h.onboard("supplier")
     root = h.issue(core, t1, "1000.00", days=5)
