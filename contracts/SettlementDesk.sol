@@ -34,14 +34,17 @@ contract SettlementDesk is EIP712, ILedgerErrors {
     using SafeERC20 for IERC20;
 
     /**
-     * @notice A financier's signed quote to buy certificate `certificateId` at
-     * `annualRate` (units of 1e-8 a year) on a `dayCount` basis (360 or 365), until
-     * `expiresAt` (unix seconds, inclusive), with or without `recourse` to the seller.
-     * Each `nonce` of a financier can be accepted or withdrawn once.
+     * @notice A financier's signed quote to buy certificate `certificateId` from
+     * `seller` at `annualRate` (units of 1e-8 a year) on a `dayCount` basis (360 or
+     * 365), until `expiresAt` (unix seconds, inclusive), with or without `recourse` to
+     * the seller. Only `seller` can accept it: the financier chose whom it buys from,
+     * and, with recourse, whom it may claim against. Each `nonce` of a financier can be
+     * accepted or withdrawn once.
      */
     struct Offer {
         uint256 certificateId;
         address financier;
+        address seller;
         uint256 annualRate;
         uint256 dayCount;
         uint256 expiresAt;
@@ -56,7 +59,7 @@ contract SettlementDesk is EIP712, ILedgerErrors {
     }
 
     bytes32 public constant OFFER_TYPEHASH = keccak256(
-        "Offer(uint256 certificateId,address financier,uint256 annualRate,uint256 dayCount,uint256 expiresAt,bool recourse,uint256 nonce)"
+        "Offer(uint256 certificateId,address financier,address seller,uint256 annualRate,uint256 dayCount,uint256 expiresAt,bool recourse,uint256 nonce)"
     );
     uint256 public constant RATE_SCALE = 1e8;
     /// @notice The highest annual rate an offer may carry: 100% a year.
@@ -121,7 +124,8 @@ contract SettlementDesk is EIP712, ILedgerErrors {
      * Requirements:
      * - the offer has not expired, nor been accepted or withdrawn;
      * - `signature` is the financier's over the offer, for this chain and desk;
-     * - the caller holds the certificate, which is active, not frozen and not matured;
+     * - the caller is the offer's seller, and holds the certificate, which is active,
+     *   not frozen and not matured;
      * - the financier is an active financier and has approved the desk for the price.
      *
      * @return financedId the certificate the financier bought.
@@ -132,6 +136,7 @@ contract SettlementDesk is EIP712, ILedgerErrors {
         bytes calldata signature,
         uint256 amount
     ) external returns (uint256 financedId, uint256 price) {
+        if (msg.sender != offer.seller) revert NotOfferSeller(msg.sender, offer.seller);
         _useOffer(offer, signature);
         uint256 faceValue;
         uint256 maturityDay;

@@ -361,18 +361,21 @@ class LedgerClient:
         certificate_id: int,
         annual_rate: Decimal | str,
         *,
+        seller: str,
         expires_at: int,
         nonce: int,
         day_count: int = 365,
         recourse: bool = False,
     ) -> SignedOffer:
-        """Builds and signs, off chain, ``financier``'s offer for a certificate, for this chain and desk.
+        """Builds and signs, off chain, ``financier``'s offer to buy a certificate from ``seller``, for this chain
+        and desk.
 
         ``annual_rate`` is a fraction a year (``"0.0385"``), ``expires_at`` unix seconds.
         """
         offer = Offer(
             certificate_id=certificate_id,
             financier=to_checksum_address(financier.address),
+            seller=to_checksum_address(seller),
             annual_rate=Decimal(annual_rate),
             day_count=day_count,
             expires_at=expires_at,

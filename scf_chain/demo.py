@@ -261,6 +261,7 @@ def _discount(runtime: Runtime, console: Console, bank: Party, seller: Party, ce
         bank.account,
         certificate_id,
         DISCOUNT_RATE,
+        seller=seller.address,
         expires_at=_chain_now(runtime) + OFFER_VALIDITY_S,
         nonce=nonce,
         day_count=DAY_COUNT,

@@ -120,7 +120,13 @@ def measure_financing(runtime: Runtime) -> list[GasFigure]:
     def sell(certificate_id: int, *, recourse: bool = False, amount: str | None = None) -> FinanceResult:
         expires_at = int(w3.eth.get_block("latest")["timestamp"]) + 3600
         offer = ledger.make_offer(
-            bank, certificate_id, Decimal("0.0385"), expires_at=expires_at, nonce=next(nonces), recourse=recourse
+            bank,
+            certificate_id,
+            Decimal("0.0385"),
+            seller=alice.address,
+            expires_at=expires_at,
+            nonce=next(nonces),
+            recourse=recourse,
         )
         return ledger.accept_offer(alice, offer, amount)
 

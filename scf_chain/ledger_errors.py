@@ -138,6 +138,7 @@ _TEMPLATES: dict[str, Callable[[dict[str, Any], Describe], str]] = {
         f"the offer is not signed by {d(a['financier'])} for this chain and settlement desk"
     ),
     "NotOfferFinancier": lambda a, d: f"{d(a['account'])} cannot withdraw an offer of {d(a['financier'])}",
+    "NotOfferSeller": lambda a, d: f"the offer was made to {d(a['seller'])}; {d(a['account'])} cannot accept it",
     "InvalidDayCount": lambda a, d: f"the day-count basis must be 360 or 365, not {a['dayCount']}",
     "AnnualRateTooHigh": lambda a, d: (
         f"an annual rate of {_rate(a['annualRate'])} is above the highest, {_rate(a['max'])}"
@@ -225,6 +226,7 @@ OfferExpired = ERROR_CLASSES["OfferExpired"]
 OfferNonceUsed = ERROR_CLASSES["OfferNonceUsed"]
 InvalidOfferSignature = ERROR_CLASSES["InvalidOfferSignature"]
 NotOfferFinancier = ERROR_CLASSES["NotOfferFinancier"]
+NotOfferSeller = ERROR_CLASSES["NotOfferSeller"]
 InvalidDayCount = ERROR_CLASSES["InvalidDayCount"]
 AnnualRateTooHigh = ERROR_CLASSES["AnnualRateTooHigh"]
 InterestNotBelowFace = ERROR_CLASSES["InterestNotBelowFace"]

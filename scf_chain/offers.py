@@ -23,6 +23,7 @@ DOMAIN_VERSION = "1"
 OFFER_FIELDS = [
     {"name": "certificateId", "type": "uint256"},
     {"name": "financier", "type": "address"},
+    {"name": "seller", "type": "address"},
     {"name": "annualRate", "type": "uint256"},
     {"name": "dayCount", "type": "uint256"},
     {"name": "expiresAt", "type": "uint256"},
@@ -31,13 +32,14 @@ OFFER_FIELDS = [
 ]
 
 
-def offer_struct(offer: Offer) -> tuple[int, str, int, int, int, bool, int]:
+def offer_struct(offer: Offer) -> tuple[int, str, str, int, int, int, bool, int]:
     """The offer as the desk's ``Offer`` struct, for a contract call."""
     if offer.day_count not in DAY_COUNT_BASES:
         raise InvalidTerms(f"the day-count basis must be 360 or 365, not {offer.day_count}")
     return (
         offer.certificate_id,
         to_checksum_address(offer.financier),
+        to_checksum_address(offer.seller),
         to_rate_units(offer.annual_rate),
         offer.day_count,
         offer.expires_at,
@@ -48,7 +50,7 @@ def offer_struct(offer: Offer) -> tuple[int, str, int, int, int, bool, int]:
 
 def offer_typed_data(offer: Offer, *, chain_id: int, desk: str) -> dict[str, Any]:
     """The full EIP-712 message for ``offer``, on chain ``chain_id`` and desk ``desk``."""
-    certificate_id, financier, rate, day_count, expires_at, recourse, nonce = offer_struct(offer)
+    certificate_id, financier, seller, rate, day_count, expires_at, recourse, nonce = offer_struct(offer)
     return {
         "types": {
             "EIP712Domain": [
@@ -69,6 +71,7 @@ def offer_typed_data(offer: Offer, *, chain_id: int, desk: str) -> dict[str, Any
         "message": {
             "certificateId": certificate_id,
             "financier": financier,
+            "seller": seller,
             "annualRate": rate,
             "dayCount": day_count,
             "expiresAt": expires_at,

@@ -3,10 +3,11 @@
 A holder asks for financing on a certificate it holds (the request lives in the
 gateway's database). Financiers it asked, or every financier when it named none, see
 the request and quote: the gateway signs each offer (EIP-712) with the financier's
-custodial key and keeps it. The holder compares the offers, priced exactly as the
-settlement desk will price them, and accepts one: in one transaction the desk prices
-the certificate, the financier pays the holder and the certificate (or the part sold)
-passes to the financier as financed.
+custodial key, naming the holder who asked as the only member who may accept it, and
+keeps it. The holder compares the offers, priced exactly as the settlement desk will
+price them, and accepts one: in one transaction the desk prices the certificate, the
+financier pays the holder and the certificate (or the part sold) passes to the
+financier as financed.
 
 Allowances: when a financier makes an offer, the gateway raises the financier's
 allowance to the desk, if it is short, to the face value of every certificate it has
@@ -171,6 +172,7 @@ def _signed(offer: StoredOffer) -> SignedOffer:
     terms = Offer(
         certificate_id=offer.certificate_id,
         financier=offer.financier,
+        seller=offer.seller,
         annual_rate=offer.annual_rate,
         day_count=offer.day_count,
         expires_at=offer.expires_at,
@@ -322,7 +324,8 @@ def _allowance_needed(gateway: Gateway, financier: str, now: int, extra: Decimal
     summary="Make a discount offer (financier)",
     description="A financier with an open financing request on the certificate quotes a simple discount rate a "
     "year on a 360 or 365 day-count basis, until `expires_at`, with or without recourse to the seller. The "
-    "gateway signs the offer (EIP-712) with the financier's key. If the financier's allowance to the settlement "
+    "gateway signs the offer (EIP-712) with the financier's key, made to the member who asked: only that member "
+    "can accept it, even if the certificate changes hands. If the financier's allowance to the settlement "
     "desk is short of the face values of its open offers, the gateway raises it to that sum (one approval "
     "transaction), so that an accepted offer can be paid; the financier must still hold the tokens.",
     status_code=201,
@@ -373,6 +376,7 @@ def create_offer(body: OfferCreate, caller: Financier, gateway: GatewayDep, requ
                 signer,
                 record.id,
                 body.annual_rate,
+                seller=financing.holder,
                 expires_at=expires_at,
                 nonce=nonce,
                 day_count=body.day_count,

@@ -115,6 +115,9 @@ interface ILedgerErrors {
     /// @dev `account` may not withdraw an offer of `financier`.
     error NotOfferFinancier(address account, address financier);
 
+    /// @dev `account` may not accept an offer made to `seller`.
+    error NotOfferSeller(address account, address seller);
+
     /// @dev A day-count basis must be 360 or 365, not `dayCount`.
     error InvalidDayCount(uint256 dayCount);
 

@@ -101,17 +101,22 @@ class Desk:
         certificate_id: int,
         *,
         financier: LocalAccount | None = None,
+        seller: str | None = None,
         rate: Decimal | str = RATE,
         day_count: int = 365,
         expires_in: int = 3600,
         recourse: bool = False,
         nonce: int | None = None,
     ) -> SignedOffer:
-        """A signed offer of ``bank`` (by default) for the certificate, valid for ``expires_in`` seconds."""
+        """A signed offer of ``bank`` (by default) for the certificate, valid for ``expires_in`` seconds.
+
+        It is made to ``seller``, by default the member holding the certificate now.
+        """
         return self.ledger.make_offer(
             financier or self.bank,
             certificate_id,
             Decimal(rate),
+            seller=seller or self.ledger.certificate(certificate_id).holder or "",
             day_count=day_count,
             expires_at=self.now() + expires_in,
             recourse=recourse,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -72,7 +73,7 @@ def test_an_amount_above_the_face_value_is_refused(d: Desk):
 def test_only_the_holder_can_accept_an_offer(d: Desk):
     certificate_id = d.issue(d.t1, "1000.00")
     d.fund(d.bank, "1000.00")
-    signed = d.offer(certificate_id)
+    signed = d.offer(certificate_id, seller=d.t2.address)  # made to a member who does not hold it
     with d.unchanged(), pytest.raises(ledger_errors.NotCertificateHolder) as error:
         d.send(d.t2, d.accept_call(signed))
     assert "Tier 2 Parts does not hold certificate" in str(error.value)
@@ -111,7 +112,7 @@ def test_certificates_that_are_not_active_cannot_be_financed(d: Desk, state: str
             d.ledger.mark_overdue(d.t3, certificate_id, [certificate_id])
         expected = ledger_errors.CertificateWrongStatus
     with d.unchanged(), pytest.raises(expected):
-        d.send(d.t1, d.accept_call(d.offer(certificate_id)))
+        d.send(d.t1, d.accept_call(d.offer(certificate_id, seller=d.t1.address)))
 
 
 # Boundaries of the day count
@@ -171,8 +172,8 @@ def test_offers_with_invalid_terms_are_refused(d: Desk, rate: str, day_count: in
     d.fund(d.bank, "1000.00")
     signed = d.offer(certificate_id)
     struct = list(offer_struct(signed.offer))
-    struct[2] = int(Decimal(rate) * 10**8)
-    struct[3] = day_count
+    struct[3] = int(Decimal(rate) * 10**8)
+    struct[4] = day_count
     with d.unchanged(), pytest.raises(error):
         d.send(d.t1, d.desk.functions.acceptOffer(tuple(struct), signed.signature, 0))
 
@@ -204,6 +205,24 @@ def test_a_financier_can_withdraw_an_offer_by_its_terms_or_its_nonce(d: Desk):
             d.ledger.accept_offer(d.t1, signed)
     with pytest.raises(ledger_errors.OfferNonceUsed):
         d.ledger.withdraw_offer_nonce(d.bank, 7)
+
+
+def test_only_the_seller_it_was_made_to_can_accept_an_offer(d: Desk):
+    certificate_id = d.issue(d.t1, "1000.00")
+    d.fund(d.bank, "1000.00")
+    to_t1 = d.offer(certificate_id, recourse=True)
+    assert to_t1.offer.seller == d.t1.address
+    # t1 passes the certificate on: the bank's offer (and its recourse against t1) is not t2's to take.
+    d.ledger.transfer(d.t1, certificate_id, d.t2.address)
+    with d.unchanged(), pytest.raises(ledger_errors.NotOfferSeller, match="made to"):
+        d.ledger.accept_offer(d.t2, to_t1)
+    # Nor does a seller's name on someone else's signature help: the signature covers it.
+    forged = replace(to_t1, offer=replace(to_t1.offer, seller=d.t2.address))
+    with d.unchanged(), pytest.raises(ledger_errors.InvalidOfferSignature):
+        d.ledger.accept_offer(d.t2, forged)
+    assert not d.ledger.offer_nonce_used(d.bank.address, to_t1.offer.nonce)
+    result = d.ledger.accept_offer(d.t2, d.offer(certificate_id))
+    assert (result.seller, result.financier) == (d.t2.address, d.bank.address)
 
 
 def test_only_its_financier_can_withdraw_an_offer(d: Desk):
