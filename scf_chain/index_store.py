@@ -34,7 +34,7 @@ from scf_chain.types import CertificateStatus, MemberRole
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 _SCHEMA = """
