@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -20,7 +21,7 @@ from hexbytes import HexBytes
 from api.index_reader import NodeRow
 from api.problems import Problem
 from api.provenance import money
-from scf_chain.client import ZERO_ADDRESS, LedgerClient
+from scf_chain.client import LedgerClient
 from scf_chain.ledger_errors import LedgerError
 from scf_chain.money import from_day
 from scf_chain.types import CertificateStatus
@@ -72,16 +73,20 @@ def index_fields(node: NodeRow) -> Fields:
     }
 
 
+@lru_cache(maxsize=4096)  # a consortium has few members, and a tree fewer
+def _address(value: int) -> str:
+    return str(to_checksum_address(f"0x{value:040x}"))
+
+
 def _chain_fields(raw: Sequence[Any]) -> Fields:
-    """The contract's ``CertificateView``, as :meth:`LedgerClient.certificate` reads it."""
+    """The contract's ``CertificateView``, as :meth:`LedgerClient.certificate` reads it (addresses as numbers)."""
     (_, face, obligor, holder, last_holder, maturity_day, root, parent, hops, doc, status, frozen, first, count) = raw
-    holder = to_checksum_address(holder)
     return {
         "root_id": int(root),
         "parent_id": int(parent) or None,
-        "obligor": to_checksum_address(obligor),
-        "holder": None if holder == ZERO_ADDRESS else holder,
-        "last_holder": to_checksum_address(last_holder),
+        "obligor": _address(obligor),
+        "holder": _address(holder) if holder else None,
+        "last_holder": _address(last_holder),
         "amount": money(int(face)),
         "maturity_date": from_day(int(maturity_day)).isoformat(),
         "hops": int(hops),
@@ -99,7 +104,9 @@ def read_chain(ledger: LedgerClient, ids: Sequence[int], block: int) -> dict[int
     # The call data is the selector and the id as one word: written directly, not through the contract
     # object's encoder, which takes a millisecond a call.
     selector = "0x" + function_abi_to_4byte_selector(function).hex()
-    output_types = get_abi_output_types(function)
+    # Addresses are read as the 160-bit numbers they are encoded as: eth_abi would checksum every one, three a
+    # certificate, where _address does it once a member.
+    output_types = [output.replace("address", "uint160") for output in get_abi_output_types(function)]
     chunks = [list(ids[start : start + BATCH]) for start in range(0, len(ids), BATCH)]
     found: dict[int, Fields | None] = {}
     if len(chunks) <= 1:
