@@ -372,9 +372,16 @@ class Indexer:
         raise IndexerError(f"the chain kept reorganising; gave up after {_MAX_RESTARTS} attempts")
 
     def _sync_once(self) -> int:
-        head = _int(self.w3.eth.block_number)
+        indexed = self.index.indexed_block
+        # The head, and the last indexed block's header for the reorg check, in one round trip.
+        if indexed >= 0:
+            head_hex, header = self._batch([("eth_blockNumber", []), ("eth_getBlockByNumber", [hex(indexed), False])])
+            last = (_hex(header["hash"]), _int(header["timestamp"])) if header else None
+        else:
+            head_hex, last = self._rpc("eth_blockNumber", []), None
+        head = _int(head_hex)
         target = head - self.confirmations
-        self._check_reorg(head)
+        self._check_reorg(head, last)
         indexed = self.index.indexed_block
         start = max(indexed + 1, self.start_block)
         span = self.batch_blocks
@@ -392,16 +399,14 @@ class Indexer:
             start = end + 1
         return self.index.indexed_block
 
-    def _check_reorg(self, head: int) -> None:
-        """Rolls the index back if the chain no longer has the last indexed block."""
+    def _check_reorg(self, head: int, on_chain: tuple[str, int] | None) -> None:
+        """Rolls the index back if the chain no longer has the last indexed block (``on_chain``: its header now)."""
         indexed = self.index.indexed_block
         if indexed < 0:
             return
         stored = self.index.block(indexed)
-        if stored is not None and indexed <= head:
-            on_chain = self._headers([indexed]).get(indexed)
-            if on_chain is not None and on_chain[0] == stored.hash:
-                return
+        if stored is not None and indexed <= head and on_chain is not None and on_chain[0] == stored.hash:
+            return
         ancestor = self._common_ancestor(indexed + 1, head)
         dropped = self.index.rollback(ancestor)
         self._timestamps.clear()
