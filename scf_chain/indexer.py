@@ -373,15 +373,28 @@ class Indexer:
 
     def _sync_once(self) -> int:
         indexed = self.index.indexed_block
-        # The head, and the last indexed block's header for the reorg check, in one round trip.
+        following: dict[str, Any] | None = None
         if indexed >= 0:
-            head_hex, header = self._batch([("eth_blockNumber", []), ("eth_getBlockByNumber", [hex(indexed), False])])
+            # One round trip: the head, the last indexed block (for the reorg check) and the block after it.
+            head_hex, header, following = self._batch(
+                [
+                    ("eth_blockNumber", []),
+                    ("eth_getBlockByNumber", [hex(indexed), False]),
+                    ("eth_getBlockByNumber", [hex(indexed + 1), False]),
+                ]
+            )
             last = (_hex(header["hash"]), _int(header["timestamp"])) if header else None
         else:
             head_hex, last = self._rpc("eth_blockNumber", []), None
         head = _int(head_hex)
         target = head - self.confirmations
         self._check_reorg(head, last)
+        if following and self.index.indexed_block == indexed and target == indexed + 1:
+            try:
+                self._index_next_block(following)  # the usual step: one block more, as after a write
+                return self.index.indexed_block
+            except IndexerError as exc:  # a node that cannot filter logs by block hash: read it as a range
+                log.debug("reading block %d by its hash failed (%s); reading it as a range", indexed + 1, exc)
         indexed = self.index.indexed_block
         start = max(indexed + 1, self.start_block)
         span = self.batch_blocks
@@ -459,6 +472,24 @@ class Indexer:
         end_hash, end_time = before[end]
         blocks[end] = BlockRef(end, end_hash, end_time)
         self.index.apply(entries, blocks.values(), end)
+        self._timestamps.clear()
+
+    def _index_next_block(self, header: dict[str, Any]) -> None:
+        """Indexes the block after the last indexed one, whose header the chain just gave.
+
+        Its logs are asked for by its hash, which names exactly that block, and its parent
+        hash must be the indexed block's: no header need be read again before and after.
+        """
+        number, block_hash = _int(header["number"]), _hex(header["hash"])
+        stored = self.index.block(number - 1)
+        if stored is None or _hex(header["parentHash"]) != stored.hash:
+            raise _ChainMovedError(f"block {number} does not follow the indexed block")
+        timestamp = _int(header["timestamp"])
+        self._timestamps[number] = (block_hash, timestamp)
+        logs = self._rpc("eth_getLogs", [{"address": list(self.sources), "blockHash": block_hash}])
+        entries, blocks = self._decode_logs(logs)
+        blocks[number] = BlockRef(number, block_hash, timestamp)
+        self.index.apply(entries, blocks.values(), number)
         self._timestamps.clear()
 
     def _decode_logs(self, logs: Sequence[dict[str, Any]]) -> tuple[list[LogEntry], dict[int, BlockRef]]:

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from indexer_checks import assert_index_matches_chain, run_lifecycle
 from web3 import Web3
 
@@ -244,3 +245,32 @@ def test_settlement_desk_hooks(runtime, consortium, indexed, new_document, matur
     assert index.certificate(whole).status == "settled" and index.certificate(financed_part).status == "overdue"
     settled = [e for e in index.events(limit=100_000) if e.name == "CertificateSettled"]
     assert [(e.args["id"], e.args["late"]) for e in settled] == [(part, False), (remainder, False), (whole, True)]
+
+
+def test_one_block_at_a_time_by_hash_gives_the_index_a_range_read_gives(
+    runtime, consortium, make_indexer, new_document, maturity, monkeypatch
+):
+    index, indexer = make_indexer("stepwise.db")
+    indexer.sync()
+    ledger = consortium.ledger
+    transact = ledger._transact
+
+    def transact_then_sync(signer, call):  # type: ignore[no-untyped-def]
+        receipt = transact(signer, call)
+        indexer.sync()
+        assert index.indexed_block == receipt["blockNumber"]
+        return receipt
+
+    def no_range(start: int, end: int) -> None:
+        pytest.fail(f"blocks {start} to {end} were read as a range, not one block by its hash")
+
+    # After every write, exactly one block is new: each is read by its hash, never as a range.
+    monkeypatch.setattr(ledger, "_transact", transact_then_sync)
+    monkeypatch.setattr(indexer, "_index_range", no_range)
+    run_lifecycle(consortium, new_document, maturity)
+    assert_index_matches_chain(index, runtime)
+    monkeypatch.undo()
+
+    fresh, fresh_indexer = make_indexer("ranges.db")
+    fresh_indexer.sync()
+    assert fresh.dump() == index.dump()
