@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import requests
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
@@ -17,6 +16,7 @@ from scf_chain.deploy import DESK_CONTRACT, LEDGER_CONTRACT, TOKEN_CONTRACT, Dep
 from scf_chain.errors import ChainUnavailable, KeyNotFound, NotDeployed, ScfError
 from scf_chain.indexer import Indexer, LedgerIndex
 from scf_chain.keys import DEV_SCRYPT_N, PRODUCTION_SCRYPT_N, KeyStore, anvil_account
+from scf_chain.rpc import PooledHTTPProvider
 from scf_chain.settings import Settings
 from scf_chain.transactions import Journal, TransactionSender
 
@@ -39,26 +39,10 @@ def connect(settings: Settings) -> Web3:
     url = rpc_url(settings)
     if not rpc_answers(url, timeout=2.0):
         raise ChainUnavailable(f"the chain at {url} does not answer; start it with `scf chain up`")
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}, session=rpc_session(url)))
-    # The chain id never changes under a running gateway; caching it saves two round trips per call.
-    w3.provider.cache_allowed_requests = True
+    w3 = Web3(PooledHTTPProvider(url))
     if settings.poa:
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     return w3
-
-
-def rpc_session(url: str) -> requests.Session:
-    """The HTTP session of every JSON-RPC call to ``url``, with the environment's proxy and CA settings read once.
-
-    Left to itself, requests reads the proxy variables and ~/.netrc again on every call,
-    a quarter of the cost of a call to a local node.
-    """
-    session = requests.Session()
-    environment = session.merge_environment_settings(url, {}, None, None, None)
-    session.proxies.update(environment["proxies"])
-    session.verify = environment["verify"]
-    session.trust_env = False
-    return session
 
 
 def open_keystore(settings: Settings) -> KeyStore:
