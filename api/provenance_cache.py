@@ -37,19 +37,14 @@ class ProvenanceCache:
     def _weight(provenance: Provenance) -> int:
         return len(provenance.order) + len(provenance.path)
 
-    def get(self, certificate_id: int, version: TreeVersion) -> Provenance | None:
-        """The tree of ``certificate_id`` built at ``version``, if it is still here."""
+    def latest(self, certificate_id: int) -> tuple[TreeVersion, Provenance] | None:
+        """The tree of ``certificate_id`` kept last, with its version: served as it is if the version still
+        holds, else the base to bring up to date. A read makes it the most recently used."""
         with self._lock:
             entry = self._entries.get(certificate_id)
-            if entry is None or entry[0] != version:
-                return None
-            self._entries.move_to_end(certificate_id)
-            return entry[1]
-
-    def latest(self, certificate_id: int) -> tuple[TreeVersion, Provenance] | None:
-        """The tree of ``certificate_id`` kept last, whatever its version: a base to bring up to date."""
-        with self._lock:
-            return self._entries.get(certificate_id)
+            if entry is not None:
+                self._entries.move_to_end(certificate_id)
+            return entry
 
     def put(self, certificate_id: int, version: TreeVersion, provenance: Provenance) -> None:
         """Keeps the tree (replacing any other version of it), pushing out the least recently used as needed."""

@@ -18,19 +18,19 @@ def tree(nodes: int) -> Any:
     return SimpleNamespace(path=[object()], order=[object()] * (nodes - 1))
 
 
-def test_a_tree_is_served_only_at_the_version_it_was_built():
+def test_a_tree_is_kept_with_the_version_it_was_built_at():
     cache = ProvenanceCache(max_nodes=100)
     built = tree(10)
     cache.put(1, V1, built)
-    assert cache.get(1, V1) is built
-    assert cache.get(1, V2) is None
-    assert cache.get(1, V1._replace(names_change=6)) is None
-    assert cache.get(1, V1._replace(generation=1)) is None
-    assert cache.get(2, V1) is None
+    assert cache.latest(1) == (V1, built)
+    assert cache.latest(1) != (V2, built)
+    assert cache.latest(1) != (V1._replace(names_change=6), built)
+    assert cache.latest(1) != (V1._replace(generation=1), built)
+    assert cache.latest(2) is None
 
     newer = tree(12)
     cache.put(1, V2, newer)  # replaces the older version, not beside it
-    assert cache.get(1, V1) is None and cache.get(1, V2) is newer
+    assert cache.latest(1) == (V2, newer)
     assert len(cache) == 1 and cache.nodes == 12
 
 
@@ -38,20 +38,20 @@ def test_the_least_recently_read_trees_leave_first_when_certificates_exceed_the_
     cache = ProvenanceCache(max_nodes=100)
     for certificate_id in (1, 2, 3):
         cache.put(certificate_id, V1, tree(30))
-    assert cache.get(1, V1) is not None  # read: now the most recent
+    assert cache.latest(1) is not None  # read: now the most recent
     cache.put(4, V1, tree(30))  # 120 certificates: the least recently read (2) goes
-    assert cache.get(2, V1) is None
-    assert all(cache.get(certificate_id, V1) is not None for certificate_id in (1, 3, 4))
+    assert cache.latest(2) is None
+    assert all(cache.latest(certificate_id) is not None for certificate_id in (1, 3, 4))
     assert cache.nodes == 90
 
     cache.put(5, V1, tree(101))  # larger than the whole cache: not kept, nothing pushed out
-    assert cache.get(5, V1) is None and len(cache) == 3
+    assert cache.latest(5) is None and len(cache) == 3
 
 
 def test_a_cache_of_no_certificates_keeps_nothing():
     cache = ProvenanceCache(max_nodes=0)
     cache.put(1, V1, tree(1))
-    assert cache.get(1, V1) is None and len(cache) == 0
+    assert cache.latest(1) is None and len(cache) == 0
 
 
 def row(id_: int, parent: int | None, holder: str = "0xA", face: str = "100") -> TreeRow:
