@@ -86,11 +86,6 @@ def _leaves(gateway: Gateway, root_id: int) -> list[CertificateRecord]:
     return [c for c in gateway.index.subtree(root_id) if not c.child_ids and c.status not in ("split", "cancelled")]
 
 
-def _frozen_member(gateway: Gateway, address: str | None) -> bool:
-    member = None if address is None else gateway.index.member(address)
-    return member is not None and member.frozen
-
-
 def _unsettled(leaves: list[CertificateRecord]) -> list[CertificateRecord]:
     return [c for c in leaves if c.status in UNSETTLED and c.holder is not None]
 
@@ -296,7 +291,8 @@ def create_settlement(
             indexed_block = _catch_up(gateway)
             unsettled = _unsettled(_leaves(gateway, root.id))
             # The ledger refuses a whole batch for one frozen certificate or holder: those wait, the rest are paid.
-            withheld = {c.id for c in unsettled if c.frozen or _frozen_member(gateway, c.holder)}
+            frozen_members = {m.address for m in gateway.index.members() if m.frozen}
+            withheld = {c.id for c in unsettled if c.frozen or c.holder in frozen_members}
             skipped = sorted(withheld)
             payable = [c for c in unsettled if c.id not in withheld]
             ids = [c.id for c in payable]
