@@ -465,14 +465,10 @@ class Indexer:
             logs = self._rpc("eth_getLogs", [query])
         except IndexerError as exc:
             raise _LogsRefusedError(f"the node refused the logs of blocks {start} to {end}: {exc}") from exc
-        entries, blocks = self._decode_logs(logs)
         after = self._headers([end])
         if after.get(end) != before[end]:
             raise _ChainMovedError(f"block {end} changed while its logs were read")
-        end_hash, end_time = before[end]
-        blocks[end] = BlockRef(end, end_hash, end_time)
-        self.index.apply(entries, blocks.values(), end)
-        self._timestamps.clear()
+        self._apply(logs, BlockRef(end, *before[end]))
 
     def _index_next_block(self, header: dict[str, Any]) -> None:
         """Indexes the block after the last indexed one, whose header the chain just gave.
@@ -487,9 +483,13 @@ class Indexer:
         timestamp = _int(header["timestamp"])
         self._timestamps[number] = (block_hash, timestamp)
         logs = self._rpc("eth_getLogs", [{"address": list(self.sources), "blockHash": block_hash}])
+        self._apply(logs, BlockRef(number, block_hash, timestamp))
+
+    def _apply(self, logs: Sequence[dict[str, Any]], end: BlockRef) -> None:
+        """Stores the logs read up to block ``end``, which becomes the checkpoint."""
         entries, blocks = self._decode_logs(logs)
-        blocks[number] = BlockRef(number, block_hash, timestamp)
-        self.index.apply(entries, blocks.values(), number)
+        blocks[end.number] = end
+        self.index.apply(entries, blocks.values(), end.number)
         self._timestamps.clear()
 
     def _decode_logs(self, logs: Sequence[dict[str, Any]]) -> tuple[list[LogEntry], dict[int, BlockRef]]:
