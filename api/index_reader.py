@@ -15,10 +15,11 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
+
+from scf_chain.index_store import EventRange
 
 # Chunk size for IN lists: far below SQLite's limit on bound parameters.
 _IN_CHUNK = 500
@@ -117,41 +118,6 @@ _TREE_VERSION = (
     "(SELECT max(last_change) FROM certificates WHERE root_id = ?), "
     "(SELECT coalesce(max((registered_block << 24) | registered_log), -1) FROM members)"
 )
-
-
-class EventRange(NamedTuple):
-    """Which events an export covers: inclusive bounds in blocks and/or times, after an exclusive cursor."""
-
-    from_block: int | None = None
-    to_block: int | None = None
-    from_time: datetime | None = None
-    to_time: datetime | None = None
-    after: tuple[int, int] | None = None
-
-    def where(self) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for clause, value in (
-            ("block_number >= ?", self.from_block),
-            ("block_number <= ?", self.to_block),
-            ("timestamp >= ?", _epoch(self.from_time)),
-            ("timestamp <= ?", _epoch(self.to_time)),
-        ):
-            if value is not None:
-                clauses.append(clause)
-                params.append(value)
-        if self.after is not None:
-            clauses.append("(block_number, log_index) > (?, ?)")
-            params += [self.after[0], self.after[1]]
-        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
-
-
-def _epoch(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp())
 
 
 class Snapshot:

@@ -200,6 +200,35 @@ def _epoch(value: datetime) -> int:
     return int(value.timestamp())
 
 
+class EventRange(NamedTuple):
+    """Which events to read: inclusive bounds in blocks and/or times (naive ones are UTC), after an exclusive
+    (block, log index) cursor."""
+
+    from_block: int | None = None
+    to_block: int | None = None
+    from_time: datetime | None = None
+    to_time: datetime | None = None
+    after: tuple[int, int] | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL ``WHERE`` clause on the events table (empty for no bounds), and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("block_number >= ?", self.from_block),
+            ("block_number <= ?", self.to_block),
+            ("timestamp >= ?", None if self.from_time is None else _epoch(self.from_time)),
+            ("timestamp <= ?", None if self.to_time is None else _epoch(self.to_time)),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(int(value))
+        if self.after is not None:
+            clauses.append("(block_number, log_index) > (?, ?)")
+            params += [int(self.after[0]), int(self.after[1])]
+        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
 def event_position(block_number: int, log_index: int) -> int:
     """An event's place in the chain as one integer, ordered as (block, log index) are (a block has < 2**24 logs)."""
     return (block_number << 24) | log_index
@@ -807,24 +836,7 @@ class LedgerIndex:
         after: tuple[int, int] | None = None,
     ) -> list[EventRecord]:
         """Stored events in chain order (block, log index); bounds are inclusive, ``after`` is exclusive."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if from_block is not None:
-            clauses.append("block_number >= ?")
-            params.append(int(from_block))
-        if to_block is not None:
-            clauses.append("block_number <= ?")
-            params.append(int(to_block))
-        if from_time is not None:
-            clauses.append("timestamp >= ?")
-            params.append(_epoch(from_time))
-        if to_time is not None:
-            clauses.append("timestamp <= ?")
-            params.append(_epoch(to_time))
-        if after is not None:
-            clauses.append("(block_number, log_index) > (?, ?)")
-            params += [int(after[0]), int(after[1])]
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = EventRange(from_block, to_block, from_time, to_time, after).where()
         rows = self._db().execute(
             "SELECT block_number, log_index, block_hash, tx_hash, timestamp, name, args, contract "  # noqa: S608
             f"FROM events {where} ORDER BY block_number, log_index LIMIT ?",

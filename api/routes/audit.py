@@ -15,10 +15,11 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import GatewayDep, require_role
 from api.gateway import Caller
-from api.index_reader import EventRange, reader_for
+from api.index_reader import reader_for
 from api.problems import Problem
 from api.responses import problem_responses
 from api.schemas import AuditEvent
+from scf_chain.index_store import EventRange
 from scf_chain.indexer import EventRecord, LedgerIndex
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
