@@ -230,6 +230,12 @@ class MemberOut(BaseModel):
     status: str
 
 
+class MeOut(MemberOut):
+    ledger_date: date = Field(
+        description="Today (UTC) by the ledger's clock, YYYY-MM-DD: the date maturities, offers and grace count from."
+    )
+
+
 class MemberCreated(MemberOut):
     api_key: str = Field(description="Shown this once; only its hash is kept.")
 

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
+from api.clock import ledger_today
 from api.deps import CurrentCaller, GatewayDep, OperatorCaller
 from api.gateway import Caller, Gateway
 from api.problems import Problem, not_found
 from api.responses import WRITE_RESPONSES, problem_responses
-from api.schemas import ApiKeyOut, MemberCreate, MemberCreated, MemberOut, WriteResult, parse_address
+from api.schemas import ApiKeyOut, MemberCreate, MemberCreated, MemberOut, MeOut, WriteResult, parse_address
 from scf_chain.indexer import MemberRecord
 from scf_chain.types import MemberRole
 
@@ -42,10 +43,15 @@ def visible_member(gateway: Gateway, caller: Caller, address: str) -> MemberReco
 
 
 @router.get(
-    "/v1/me", summary="The caller's own member record", response_model=MemberOut, responses=problem_responses(401)
+    "/v1/me",
+    summary="The caller's own member record, and the ledger's date",
+    response_model=MeOut,
+    responses=problem_responses(401),
 )
-def me(caller: CurrentCaller) -> MemberOut:
-    return MemberOut(address=caller.address, name=caller.name, role=caller.role, status="active")
+def me(caller: CurrentCaller) -> MeOut:
+    return MeOut(
+        address=caller.address, name=caller.name, role=caller.role, status="active", ledger_date=ledger_today()
+    )
 
 
 @router.post(
