@@ -34,7 +34,8 @@ from scf_chain.types import CertificateStatus, MemberRole
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+# 4: the settlement token's transfers (deposits, withdrawals, payments) are indexed too.
+SCHEMA_VERSION = 4
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 _SCHEMA = """
@@ -55,7 +56,7 @@ CREATE TABLE IF NOT EXISTS events (
     timestamp    INTEGER NOT NULL,
     name         TEXT NOT NULL,
     args         TEXT NOT NULL,
-    contract     TEXT NOT NULL,  -- which contract emitted it: ledger or desk
+    contract     TEXT NOT NULL,  -- which contract emitted it: ledger, desk or token
     PRIMARY KEY (block_number, log_index),
     UNIQUE (tx_hash, log_index)
 );
@@ -113,9 +114,11 @@ _DUMP_TABLES = {
 }
 
 # Which contract emitted an event. The certificates and members are the ledger's state; the desk's events
-# (offers accepted at a price, recourse) are kept for the audit trail only.
+# (offers accepted at a price, recourse) and the settlement token's transfers (a mint is a deposit, a burn a
+# withdrawal) are kept for the audit trail only, so that an auditor reconciles cash beside certificates.
 LEDGER = "ledger"
 DESK = "desk"
+TOKEN = "token"
 
 _PENDING = CertificateStatus.PENDING.label
 _ACTIVE = CertificateStatus.ACTIVE.label
@@ -180,7 +183,7 @@ class LogEntry(NamedTuple):
     timestamp: int  # seconds since the epoch, the block's
     name: str
     args: dict[str, Any]
-    contract: str = LEDGER  # LEDGER or DESK
+    contract: str = LEDGER  # LEDGER, DESK or TOKEN
 
 
 class BlockRef(NamedTuple):

@@ -1,7 +1,9 @@
 """The event indexer: follows the ledger's events into the SQLite read model of :mod:`scf_chain.index_store`.
 
 It reads ``eth_getLogs`` of the ledger's address (and the settlement desk's: the
-price of every offer accepted and the recourse claims belong in the audit trail) in
+price of every offer accepted and the recourse claims belong in the audit trail; and
+the settlement token's ERC-20 ``Transfer`` events: deposits are mints, withdrawals
+burns, and every payment a transfer, so that cash reconciles beside certificates) in
 block ranges, from its checkpoint up
 to the head less the confirmation depth, and writes each range in one transaction.
 Every indexed range end and every block with ledger events is recorded with its
@@ -29,6 +31,7 @@ from scf_chain.errors import ScfError
 from scf_chain.index_store import (
     DESK,
     LEDGER,
+    TOKEN,
     BlockRef,
     CertificateRecord,
     EventRecord,
@@ -55,6 +58,20 @@ _REORG_PROBE = 64
 _HEADER_BATCH = 500
 # How often one sync restarts after finding the chain moved under it, before it gives up.
 _MAX_RESTARTS = 10
+# What the index reads of the settlement token: the standard ERC-20 transfer, which every tokenized deposit
+# emits (a mint for a deposit, a burn for a withdrawal), so that a bank's own token contract can take its place.
+ERC20_TRANSFER_ABI: list[dict[str, Any]] = [
+    {
+        "type": "event",
+        "name": "Transfer",
+        "anonymous": False,
+        "inputs": [
+            {"name": "from", "type": "address", "indexed": True},
+            {"name": "to", "type": "address", "indexed": True},
+            {"name": "value", "type": "uint256", "indexed": False},
+        ],
+    }
+]
 
 
 class IndexerError(ScfError):
@@ -269,7 +286,8 @@ class EventDecoder:
 
 
 class Indexer:
-    """Keeps a :class:`LedgerIndex` up to date with the ledger's events (and the settlement desk's, if given)."""
+    """Keeps a :class:`LedgerIndex` up to date with the ledger's events (and the settlement desk's and the
+    settlement token's transfers, if given)."""
 
     def __init__(
         self,
@@ -279,6 +297,7 @@ class Indexer:
         index: LedgerIndex,
         *,
         desk: tuple[str, list[dict[str, Any]]] | None = None,
+        token: str | None = None,
         confirmations: int = 0,
         batch_blocks: int = 2000,
         start_block: int = 0,
@@ -298,6 +317,8 @@ class Indexer:
         self.sources: dict[str, tuple[str, EventDecoder]] = {self.address: (LEDGER, self.decoder)}
         if desk is not None:
             self.sources[_checksum(desk[0])] = (DESK, EventDecoder(desk[1]))
+        if token is not None:
+            self.sources[_checksum(token)] = (TOKEN, EventDecoder(ERC20_TRANSFER_ABI))
         self._source_of = {address.lower(): source for address, source in self.sources.items()}  # no checksum per log
         self._lock = threading.Lock()
         self._timestamps: dict[int, tuple[str, int]] = {}  # block number -> (hash, timestamp), within one range

@@ -129,12 +129,13 @@ def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal
 
 
 def event_indexer(runtime: Runtime, index: LedgerIndex) -> Indexer:
-    """The indexer of this deployment's ledger and settlement desk into ``index``."""
+    """The indexer of this deployment's ledger, settlement desk and settlement token into ``index``."""
     return Indexer(
         runtime.w3,
         runtime.deployment.ledger,
         runtime.contracts[LEDGER_CONTRACT].abi,
         index,
         desk=(runtime.deployment.settlement_desk, runtime.contracts[DESK_CONTRACT].abi),
+        token=runtime.deployment.settlement_token,
         confirmations=runtime.settings.confirmations,
     )

@@ -106,6 +106,18 @@ def test_the_index_persists_and_drops_an_unknown_schema(tmp_path):
         assert index.certificate(3) is not None
 
 
+def test_an_index_from_before_token_transfers_is_rebuilt(tmp_path):
+    """Schema 3 had no settlement-token movements: kept, it would show an auditor no cash before its upgrade."""
+    path = tmp_path / "index.db"
+    with LedgerIndex(path) as index:
+        index.apply(entries(), blocks(), 5)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with LedgerIndex(path) as index:
+        assert index.indexed_block == -1 and index.event_count() == 0
+        assert index.meta("schema_version") == "4"
+
+
 def test_readers_in_many_threads_while_one_writes(tmp_path):
     with LedgerIndex(tmp_path / "index.db") as index:
         errors: list[BaseException] = []

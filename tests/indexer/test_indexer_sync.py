@@ -13,6 +13,8 @@ from web3 import Web3
 from scf_chain.money import from_day
 from scf_chain.types import MemberRole
 
+ZERO = "0x" + "00" * 20
+
 
 def test_lifecycle_index_matches_the_chain(runtime, consortium, indexed, new_document, maturity):
     index, indexer = indexed
@@ -274,3 +276,32 @@ def test_one_block_at_a_time_by_hash_gives_the_index_a_range_read_gives(
     fresh, fresh_indexer = make_indexer("ranges.db")
     fresh_indexer.sync()
     assert fresh.dump() == index.dump()
+
+
+def test_settlement_token_movements_are_indexed(runtime, consortium, tmp_path, new_document, maturity):
+    """Deposits (mints), withdrawals (burns) and payments (transfers) of the settlement token are in the index,
+    beside the ledger's events, and leave the certificates and members as the ledger has them."""
+    from scf_chain.indexer import LedgerIndex
+    from scf_chain.runtime import event_indexer
+
+    ledger, operator, core, bank = consortium.ledger, consortium.operator, consortium.core, consortium.bank
+    tier1 = consortium.suppliers[0]
+    deposited = ledger.deposit(operator, core.address, "1250.50")
+    paid = runtime.sender.transact(core, ledger.token.functions.transfer(tier1.address, 25_000))
+    withdrawn = ledger.withdraw(operator, core.address, "0.50")
+    ledger.issue(core, tier1.address, "10.00", maturity, new_document())
+    with LedgerIndex(tmp_path / "index.db") as index:
+        event_indexer(runtime, index).sync()
+        token = runtime.deployment.settlement_token
+        moves = [e for e in index.events(limit=100_000) if e.contract == "token"]
+        assert [(e.tx_hash, e.name, e.args) for e in moves] == [
+            (deposited.tx_hash, "Transfer", {"from": ZERO, "to": core.address, "value": 125_050}),
+            ("0x" + bytes(paid["transactionHash"]).hex(), "Transfer", {"from": core.address, "to": tier1.address,
+                                                                        "value": 25_000}),
+            (withdrawn.tx_hash, "Transfer", {"from": core.address, "to": ZERO, "value": 50}),
+        ]  # fmt: skip
+        # Only the standard transfer is read: the token's own Deposited and Withdrawn would count cash twice.
+        assert not [e for e in index.events(limit=100_000) if e.name in ("Deposited", "Withdrawn", "Approval")]
+        assert index.meta("followed") is not None and f"token={token}" in str(index.meta("followed"))
+        assert_index_matches_chain(index, runtime)
+        assert index.member(bank.address) is not None
