@@ -41,6 +41,7 @@ LEDGER_ERROR_STATUS: dict[str, int] = {
     "invalid_part_count": 422,
     "zero_part_amount": 422,
     "part_not_less_than_face": 422,
+    "finance_amount_above_offer": 422,
     "zero_face_value": 422,
     "face_value_too_large": 422,
     "maturity_in_past": 422,

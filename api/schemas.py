@@ -483,13 +483,23 @@ class OfferOut(BaseModel):
     annual_rate: Rate
     day_count: int
     recourse: bool
-    amount: Money = Field(description="The face value the offer is priced for.")
+    amount: Money = Field(
+        description="The face value the offer is priced for, signed with it: the most any acceptance can sell."
+    )
     days: int = Field(description="Days from the ledger's today to maturity (as of acceptance, once accepted).")
     interest: Money | None
     price: Money | None = Field(description="What the financier pays for `amount`, computed exactly as the desk does.")
     currency: str = CURRENCY
     expires_at: datetime
     status: str = Field(description="open, withdrawn, accepted, expired, or closed (the certificate moved on)")
+    withdrawn_because: str | None = Field(
+        default=None, description="Why the gateway withdrew the offer, when its financier did not."
+    )
+    funded: bool | None = Field(
+        default=None,
+        description="For an open offer, whether the financier's balance and its allowance to the settlement desk "
+        "both cover `price` today; null once the offer is no longer open.",
+    )
     nonce: int
     signature: str = Field(description="The financier's EIP-712 signature over the offer.")
     created_at: datetime
@@ -503,6 +513,10 @@ class FinancingResult(BaseModel):
     block_number: int
     certificate_id: int = Field(description="The certificate the financier now holds, financed.")
     remainder_id: int | None = Field(description="What stayed with the seller, when a part was sold.")
+    remainder_request_id: int | None = Field(
+        default=None,
+        description="The financing request that keeps the remainder open for financing, to the same financiers.",
+    )
     seller: str
     financier: str
     face_value: Money

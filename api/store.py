@@ -114,6 +114,15 @@ CREATE TABLE IF NOT EXISTS offers (
 );
 CREATE INDEX IF NOT EXISTS offers_by_certificate ON offers (certificate_id);
 CREATE INDEX IF NOT EXISTS offers_by_financier ON offers (financier, status);
+CREATE TABLE IF NOT EXISTS offer_withdrawals (
+    offer_id INTEGER PRIMARY KEY,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS offer_allowances (
+    financier TEXT PRIMARY KEY,
+    amount TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
 """
 
 
@@ -174,12 +183,14 @@ class StoredOffer:
     days: int | None
     tx_hash: str | None
     created_at: float
+    withdrawn_because: str | None  # set when the gateway withdrew the offer, not its financier
 
 
 _REQUEST_COLUMNS = "id, certificate_id, holder, amount, financiers, status, created_at"
 _OFFER_COLUMNS = (
     "id, request_id, certificate_id, seller, financier, annual_rate, day_count, expires_at, recourse, nonce, "
-    "amount, signature, status, financed_id, accepted_amount, interest, price, days, tx_hash, created_at"
+    "amount, signature, status, financed_id, accepted_amount, interest, price, days, tx_hash, created_at, "
+    "(SELECT reason FROM offer_withdrawals WHERE offer_id = offers.id)"
 )
 
 
@@ -222,6 +233,7 @@ def _offer(row: tuple[Any, ...]) -> StoredOffer:
         days=row[17],
         tx_hash=row[18],
         created_at=row[19],
+        withdrawn_because=row[20],
     )
 
 
@@ -577,6 +589,40 @@ class GatewayStore:
                 "UPDATE offers SET status = 'withdrawn', tx_hash = ?, updated_at = ? WHERE id = ?",
                 (tx_hash, time.time(), offer_id),
             )
+
+    def withdraw_open_offers(self, certificate_id: int, reason: str) -> list[StoredOffer]:
+        """Marks every open offer on a certificate that can no longer be accepted as withdrawn, for ``reason``."""
+        now = time.time()
+        with self._transaction() as db:
+            rows = db.execute(
+                f"SELECT {_OFFER_COLUMNS} FROM offers WHERE certificate_id = ? AND status = 'open'",  # noqa: S608
+                (certificate_id,),
+            ).fetchall()
+            for row in rows:
+                db.execute("UPDATE offers SET status = 'withdrawn', updated_at = ? WHERE id = ?", (now, row[0]))
+                db.execute(
+                    "INSERT OR REPLACE INTO offer_withdrawals (offer_id, reason) VALUES (?, ?)", (row[0], reason)
+                )
+        return [_offer(row) for row in rows]
+
+    # Financiers' allowances to the desk, as the gateway last set them for their open offers
+
+    def offer_allowance(self, financier: str) -> Decimal | None:
+        rows = self._query("SELECT amount FROM offer_allowances WHERE financier = ?", (financier,))
+        return Decimal(rows[0][0]) if rows else None
+
+    def set_offer_allowance(self, financier: str, amount: Decimal) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO offer_allowances (financier, amount, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (financier) DO UPDATE SET amount = excluded.amount, updated_at = excluded.updated_at",
+                (financier, str(amount), time.time()),
+            )
+
+    def financiers_with_offer_allowance(self) -> list[str]:
+        """Financiers whose allowance the gateway last set above zero."""
+        rows = self._query("SELECT financier, amount FROM offer_allowances ORDER BY financier")
+        return [financier for financier, amount in rows if Decimal(amount) > 0]
 
     def mark_offer_accepted(
         self,

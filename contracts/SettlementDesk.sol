@@ -34,15 +34,17 @@ contract SettlementDesk is EIP712, ILedgerErrors {
     using SafeERC20 for IERC20;
 
     /**
-     * @notice A financier's signed quote to buy certificate `certificateId` from
-     * `seller` at `annualRate` (units of 1e-8 a year) on a `dayCount` basis (360 or
-     * 365), until `expiresAt` (unix seconds, inclusive), with or without `recourse` to
-     * the seller. Only `seller` can accept it: the financier chose whom it buys from,
-     * and, with recourse, whom it may claim against. Each `nonce` of a financier can be
-     * accepted or withdrawn once.
+     * @notice A financier's signed quote to buy up to `amount` (minor units of face
+     * value) of certificate `certificateId` from `seller` at `annualRate` (units of 1e-8
+     * a year) on a `dayCount` basis (360 or 365), until `expiresAt` (unix seconds,
+     * inclusive), with or without `recourse` to the seller. Only `seller` can accept it:
+     * the financier chose whom it buys from, and, with recourse, whom it may claim
+     * against. The financier priced `amount` and no more, so no acceptance may sell it
+     * more. Each `nonce` of a financier can be accepted or withdrawn once.
      */
     struct Offer {
         uint256 certificateId;
+        uint256 amount;
         address financier;
         address seller;
         uint256 annualRate;
@@ -59,7 +61,7 @@ contract SettlementDesk is EIP712, ILedgerErrors {
     }
 
     bytes32 public constant OFFER_TYPEHASH = keccak256(
-        "Offer(uint256 certificateId,address financier,address seller,uint256 annualRate,uint256 dayCount,uint256 expiresAt,bool recourse,uint256 nonce)"
+        "Offer(uint256 certificateId,uint256 amount,address financier,address seller,uint256 annualRate,uint256 dayCount,uint256 expiresAt,bool recourse,uint256 nonce)"
     );
     uint256 public constant RATE_SCALE = 1e8;
     /// @notice The highest annual rate an offer may carry: 100% a year.
@@ -115,7 +117,8 @@ contract SettlementDesk is EIP712, ILedgerErrors {
     /**
      * @notice Accepts `offer`, signed by its financier, for the caller's certificate:
      * the whole of it when `amount` is 0 or the face value, else a part of `amount`
-     * split off it, the remainder staying with the caller. In this one transaction the
+     * split off it, the remainder staying with the caller; either way no more than the
+     * offer's own amount. In this one transaction the
      * desk prices what is sold, the financier pays the price to the caller, and the
      * certificate passes to the financier as financed.
      *
@@ -126,6 +129,7 @@ contract SettlementDesk is EIP712, ILedgerErrors {
      * - `signature` is the financier's over the offer, for this chain and desk;
      * - the caller is the offer's seller, and holds the certificate, which is active,
      *   not frozen and not matured;
+     * - what is sold is at most the offer's amount;
      * - the financier is an active financier and has approved the desk for the price.
      *
      * @return financedId the certificate the financier bought.
@@ -147,6 +151,9 @@ contract SettlementDesk is EIP712, ILedgerErrors {
             offer.financier,
             offer.recourse
         );
+        if (faceValue > offer.amount) {
+            revert FinanceAmountAboveOffer(offer.financier, offer.nonce, offer.amount, faceValue);
+        }
         price = _buy(offer, financedId, faceValue, maturityDay - block.timestamp / 1 days);
     }
 

@@ -366,14 +366,19 @@ class LedgerClient:
         nonce: int,
         day_count: int = 365,
         recourse: bool = False,
+        amount: Decimal | str | None = None,
     ) -> SignedOffer:
         """Builds and signs, off chain, ``financier``'s offer to buy a certificate from ``seller``, for this chain
         and desk.
 
-        ``annual_rate`` is a fraction a year (``"0.0385"``), ``expires_at`` unix seconds.
+        ``annual_rate`` is a fraction a year (``"0.0385"``), ``expires_at`` unix seconds. ``amount`` is the most
+        face value the offer buys (the amount it was priced for); None reads the certificate's face value.
         """
+        if amount is None:
+            amount = self.certificate(certificate_id).face_value
         offer = Offer(
             certificate_id=certificate_id,
+            amount=Decimal(amount),
             financier=to_checksum_address(financier.address),
             seller=to_checksum_address(seller),
             annual_rate=Decimal(annual_rate),
@@ -391,7 +396,8 @@ class LedgerClient:
     def accept_offer(
         self, holder: LocalAccount, signed: SignedOffer, amount: Decimal | str | None = None
     ) -> FinanceResult:
-        """Accepts a signed offer for ``holder``'s certificate: the whole of it, or a part of ``amount``.
+        """Accepts a signed offer for ``holder``'s certificate: the whole of it, or a part of ``amount``,
+        never more than the offer's own amount.
 
         In one transaction the desk prices it, the financier pays ``holder`` and the
         certificate (or the part) passes to the financier as financed.

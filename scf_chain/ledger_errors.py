@@ -149,6 +149,10 @@ _TEMPLATES: dict[str, Callable[[dict[str, Any], Describe], str]] = {
     "FinanceAmountAboveFace": lambda a, d: (
         f"{_money(a['amount'])} is more than the face value {_money(a['faceValue'])} of certificate {a['id']}"
     ),
+    "FinanceAmountAboveOffer": lambda a, d: (
+        f"{_money(a['amount'])} is more than the {_money(a['offered'])} that {d(a['financier'])} offered to buy "
+        f"in its offer numbered {a['nonce']}"
+    ),
     "CertificateMatured": lambda a, d: (
         f"certificate {a['id']} matures on {from_day(a['maturityDay'])} and can be financed only before then; "
         f"today is {from_day(a['today'])} (UTC)"
@@ -231,6 +235,7 @@ InvalidDayCount = ERROR_CLASSES["InvalidDayCount"]
 AnnualRateTooHigh = ERROR_CLASSES["AnnualRateTooHigh"]
 InterestNotBelowFace = ERROR_CLASSES["InterestNotBelowFace"]
 FinanceAmountAboveFace = ERROR_CLASSES["FinanceAmountAboveFace"]
+FinanceAmountAboveOffer = ERROR_CLASSES["FinanceAmountAboveOffer"]
 CertificateMatured = ERROR_CLASSES["CertificateMatured"]
 NotYetMatured = ERROR_CLASSES["NotYetMatured"]
 NotAnIssuanceRoot = ERROR_CLASSES["NotAnIssuanceRoot"]

@@ -2,7 +2,8 @@
 
 The signing domain names the settlement desk, the chain id and the desk's address,
 so an offer signed for one chain or one desk is worthless on any other. The desk
-recomputes the price itself when the offer is accepted; the offer carries only terms.
+recomputes the price itself when the offer is accepted; the offer carries the terms and
+the most face value it buys (``amount``), which no acceptance can exceed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from scf_chain.errors import ScfError
+from scf_chain.money import to_positive_minor_units
 from scf_chain.pricing import DAY_COUNT_BASES, InvalidTerms, to_rate_units
 from scf_chain.types import Offer, SignedOffer
 
@@ -22,6 +24,7 @@ DOMAIN_NAME = "scf-chain settlement desk"
 DOMAIN_VERSION = "1"
 OFFER_FIELDS = [
     {"name": "certificateId", "type": "uint256"},
+    {"name": "amount", "type": "uint256"},
     {"name": "financier", "type": "address"},
     {"name": "seller", "type": "address"},
     {"name": "annualRate", "type": "uint256"},
@@ -32,12 +35,13 @@ OFFER_FIELDS = [
 ]
 
 
-def offer_struct(offer: Offer) -> tuple[int, str, str, int, int, int, bool, int]:
+def offer_struct(offer: Offer) -> tuple[int, int, str, str, int, int, int, bool, int]:
     """The offer as the desk's ``Offer`` struct, for a contract call."""
     if offer.day_count not in DAY_COUNT_BASES:
         raise InvalidTerms(f"the day-count basis must be 360 or 365, not {offer.day_count}")
     return (
         offer.certificate_id,
+        to_positive_minor_units(offer.amount),
         to_checksum_address(offer.financier),
         to_checksum_address(offer.seller),
         to_rate_units(offer.annual_rate),
@@ -50,7 +54,7 @@ def offer_struct(offer: Offer) -> tuple[int, str, str, int, int, int, bool, int]
 
 def offer_typed_data(offer: Offer, *, chain_id: int, desk: str) -> dict[str, Any]:
     """The full EIP-712 message for ``offer``, on chain ``chain_id`` and desk ``desk``."""
-    certificate_id, financier, seller, rate, day_count, expires_at, recourse, nonce = offer_struct(offer)
+    certificate_id, amount, financier, seller, rate, day_count, expires_at, recourse, nonce = offer_struct(offer)
     return {
         "types": {
             "EIP712Domain": [
@@ -70,6 +74,7 @@ def offer_typed_data(offer: Offer, *, chain_id: int, desk: str) -> dict[str, Any
         },
         "message": {
             "certificateId": certificate_id,
+            "amount": amount,
             "financier": financier,
             "seller": seller,
             "annualRate": rate,

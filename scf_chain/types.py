@@ -114,13 +114,15 @@ class RecourseClaimStatus(IntEnum):
 class Offer:
     """A financier's quote to discount a certificate, as it signs it (EIP-712) off chain.
 
-    Only ``seller`` can accept it. ``annual_rate`` is a fraction a year
+    Only ``seller`` can accept it, for at most ``amount`` (CNY of face value), the amount
+    the financier priced. ``annual_rate`` is a fraction a year
     (``Decimal("0.0385")`` for 3.85%), at most 8 decimals; ``day_count`` is the basis,
     360 or 365; ``expires_at`` is in unix seconds, inclusive; each ``nonce`` of a
     financier can be accepted or withdrawn once.
     """
 
     certificate_id: int
+    amount: Decimal
     financier: str
     seller: str
     annual_rate: Decimal

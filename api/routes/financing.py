@@ -7,14 +7,19 @@ custodial key, naming the holder who asked as the only member who may accept it,
 keeps it. The holder compares the offers, priced exactly as the settlement desk will
 price them, and accepts one: in one transaction the desk prices the certificate, the
 financier pays the holder and the certificate (or the part sold) passes to the
-financier as financed.
+financier as financed. An offer is signed for the amount it was priced for, and no
+acceptance can sell the financier more.
 
-Allowances: when a financier makes an offer, the gateway raises the financier's
-allowance to the desk, if it is short, to the face value of every certificate it has
-open offers on, so that whichever offer is accepted can be paid. It never lowers an
-allowance; a financier sets it exactly with ``PUT /v1/allowance``. The balance is the
-financier's business: an offer accepted against a balance that is short is refused
-with 409 and nothing moves.
+Allowances: the gateway keeps each financier's allowance to the desk at what its open
+offers may cost, raising it by an offer's price when the offer is made and lowering it
+again when the offer is withdrawn, used or lapses (see ``api.discounting``). The
+balance is the financier's business: listings say whether it covers an offer's price
+(``funded``), and an offer accepted against a balance that is short is refused with
+409 and nothing moves.
+
+Accepting part of a certificate leaves the remainder open for financing: a new request
+for it, to the same financiers, and the other offers on the certificate sold from are
+withdrawn with the reason.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from fastapi.responses import JSONResponse
 from api.actions import certificates_out, member_lock
 from api.clock import SECONDS_PER_DAY, ledger_now, ledger_today
 from api.deps import CurrentCaller, GatewayDep, require_role
+from api.discounting import cost, offer_status, release_after_acceptance, set_allowance
 from api.gateway import Caller, Gateway
 from api.problems import Problem, not_found
 from api.responses import WRITE_RESPONSES, problem_responses
@@ -115,23 +121,19 @@ def _request_out(gateway: Gateway, request: FinancingRequest, today: date) -> Fi
     )
 
 
-def offer_status(offer: StoredOffer, record: CertificateRecord | None, now: int) -> str:
-    if offer.status != "open":
-        return offer.status
-    if now > offer.expires_at:
-        return "expired"
-    today = now // SECONDS_PER_DAY
-    if (
-        record is None
-        or record.status != "active"
-        or record.holder != offer.seller
-        or to_day(record.maturity_date) <= today
-    ):
-        return "closed"
-    return "open"
+Funds = dict[str, tuple[Decimal, Decimal]]
 
 
-def offer_out(gateway: Gateway, offer: StoredOffer, now: int) -> OfferOut:
+def _funded(gateway: Gateway, financier: str, price: Decimal, funds: Funds) -> bool:
+    """Whether ``financier``'s balance and allowance to the desk both cover ``price`` now (read once per listing)."""
+    if financier not in funds:
+        ledger = gateway.runtime.ledger
+        funds[financier] = (ledger.balance_of(financier), ledger.allowance(financier))
+    balance, allowance = funds[financier]
+    return balance >= price and allowance >= price
+
+
+def offer_out(gateway: Gateway, offer: StoredOffer, now: int, funds: Funds | None = None) -> OfferOut:
     record = gateway.index.certificate(offer.certificate_id)
     interest: Decimal | None
     price: Decimal | None
@@ -144,6 +146,10 @@ def offer_out(gateway: Gateway, offer: StoredOffer, now: int) -> OfferOut:
             interest, price = discount_price(amount, offer.annual_rate, offer.day_count, days)
         except InvalidTerms:
             interest = price = None
+    status = offer_status(offer, record, now)
+    funded = None
+    if status == "open" and price is not None:
+        funded = _funded(gateway, offer.financier, price, {} if funds is None else funds)
     return OfferOut(
         id=offer.id,
         request_id=offer.request_id,
@@ -159,7 +165,9 @@ def offer_out(gateway: Gateway, offer: StoredOffer, now: int) -> OfferOut:
         interest=interest,
         price=price,
         expires_at=datetime.fromtimestamp(offer.expires_at, UTC),
-        status=offer_status(offer, record, now),
+        status=status,
+        withdrawn_because=offer.withdrawn_because,
+        funded=funded,
         nonce=offer.nonce,
         signature=offer.signature,
         created_at=datetime.fromtimestamp(offer.created_at, UTC),
@@ -171,6 +179,7 @@ def offer_out(gateway: Gateway, offer: StoredOffer, now: int) -> OfferOut:
 def _signed(offer: StoredOffer) -> SignedOffer:
     terms = Offer(
         certificate_id=offer.certificate_id,
+        amount=offer.amount,
         financier=offer.financier,
         seller=offer.seller,
         annual_rate=offer.annual_rate,
@@ -309,25 +318,16 @@ def cancel_financing_request(request_id: RequestId, caller: CurrentCaller, gatew
 # Offers
 
 
-def _allowance_needed(gateway: Gateway, financier: str, now: int, extra: Decimal) -> Decimal:
-    """The face value of every certificate ``financier`` has open offers on, plus ``extra``."""
-    needed = extra
-    for offer in gateway.store.offers(financier=financier, status="open"):
-        record = gateway.index.certificate(offer.certificate_id)
-        if record is not None and offer_status(offer, record, now) == "open":
-            needed += record.face_value
-    return needed
-
-
 @router.post(
     "/v1/offers",
     summary="Make a discount offer (financier)",
     description="A financier with an open financing request on the certificate quotes a simple discount rate a "
     "year on a 360 or 365 day-count basis, until `expires_at`, with or without recourse to the seller. The "
-    "gateway signs the offer (EIP-712) with the financier's key, made to the member who asked: only that member "
-    "can accept it, even if the certificate changes hands. If the financier's allowance to the settlement "
-    "desk is short of the face values of its open offers, the gateway raises it to that sum (one approval "
-    "transaction), so that an accepted offer can be paid; the financier must still hold the tokens.",
+    "gateway signs the offer (EIP-712) with the financier's key for the amount requested, made to the member who "
+    "asked: only that member can accept it, even if the certificate changes hands, and for no more than that "
+    "amount. The gateway keeps the financier's allowance to the settlement desk at what its open offers may cost: "
+    "this offer raises it by its price (on the offer's last day, if it runs past today), and withdrawing, using "
+    "or letting the offer lapse lowers it again. The financier must still hold the tokens (`funded`).",
     status_code=201,
     response_model=OfferOut,
     responses={201: {"model": OfferOut}, 202: {"model": OperationOut}, **WRITE_RESPONSES},
@@ -366,9 +366,8 @@ def create_offer(body: OfferCreate, caller: Financier, gateway: GatewayDep, requ
 
     def action(report: Report) -> OfferOut:
         with member_lock(caller.address):
-            needed = _allowance_needed(gateway, caller.address, now, record.face_value)
-            if ledger.allowance(caller.address) < needed:
-                ledger.approve_desk(signer, needed)
+            price = cost(amount, body.annual_rate, body.day_count, expires_at, record)
+            set_allowance(gateway, caller.address, extra=price)
             nonce = gateway.store.next_offer_nonce(caller.address)
             while ledger.offer_nonce_used(caller.address, nonce):  # used outside this gateway's records
                 nonce += 1
@@ -381,6 +380,7 @@ def create_offer(body: OfferCreate, caller: Financier, gateway: GatewayDep, requ
                 nonce=nonce,
                 day_count=body.day_count,
                 recourse=body.recourse,
+                amount=amount,
             )
             stored = gateway.store.create_offer(
                 request_id=financing.id,
@@ -415,10 +415,13 @@ def list_offers(certificate_id: CertificateId, caller: CurrentCaller, gateway: G
     offers = gateway.store.offers(certificate_id=certificate_id)
     if not caller.sees_everything:
         offers = [o for o in offers if caller.address in (o.seller, o.financier)]
-        if not offers and _open_request_for(gateway, certificate_id, caller.address) is None:
+        # Only a financier can be among those a request asks; anyone else must see the certificate itself.
+        asked = caller.role == "financier" and _open_request_for(gateway, certificate_id, caller.address) is not None
+        if not offers and not asked:
             visible_certificate(gateway, caller, certificate_id)  # the same 404 for what the caller cannot see
     now = ledger_now()
-    out = [offer_out(gateway, offer, now) for offer in offers]
+    funds: Funds = {}
+    out = [offer_out(gateway, offer, now, funds) for offer in offers]
     out.sort(key=lambda o: (o.status != "open", -(o.price or Decimal(0)), o.id))
     return out
 
@@ -452,6 +455,7 @@ def withdraw_offer(offer_id: OfferId, caller: Financier, gateway: GatewayDep, re
     def action(report: Report) -> OfferOut:
         result = ledger.withdraw_offer(signer, _signed(offer).offer)
         gateway.store.mark_offer_withdrawn(offer.id, result.tx_hash)
+        set_allowance(gateway, caller.address)
         refreshed = gateway.store.offer(offer.id)
         assert refreshed is not None
         return offer_out(gateway, refreshed, ledger_now())
@@ -465,7 +469,9 @@ def withdraw_offer(offer_id: OfferId, caller: Financier, gateway: GatewayDep, re
     description="The holder who asked for financing accepts an offer. In one ledger transaction the desk prices "
     "what is sold, the financier pays the price to the holder and the certificate passes to the financier as "
     "financed; all of it or nothing. Without `amount`, the amount the offer was made for is sold (the requested "
-    "part, else the whole certificate); a part is split off and the remainder stays with the holder. An expired, "
+    "part, else the whole certificate); an `amount` above it gets 422 `finance_amount_above_offer`. A part is "
+    "split off and the remainder stays with the holder, open for financing under a new request to the same "
+    "financiers; the other offers on the certificate sold from are withdrawn, with the reason. An expired, "
     "withdrawn or already accepted offer, a certificate that cannot be financed, or a financier short of "
     "tokens or allowance get 409 with the ledger's code.",
     response_model=FinancingResult,
@@ -484,6 +490,15 @@ def accept_offer(
     record = gateway.index.certificate(offer.certificate_id)
     assert record is not None
     amount = body.amount if body.amount is not None else offer.amount
+    if amount > offer.amount:
+        raise Problem(
+            422,
+            "finance_amount_above_offer",
+            f"{amount:,.2f} is more than the {offer.amount:,.2f} that "
+            f"{_name(gateway, offer.financier) or offer.financier} offered to buy in offer {offer.id}; "
+            "ask for a new offer to sell more.",
+            field="amount",
+        )
     if amount > record.face_value:
         raise Problem(
             422,
@@ -495,6 +510,7 @@ def accept_offer(
     signer = signer_for(gateway, caller)
 
     def action(report: Report) -> FinancingResult:
+        answered = gateway.store.financing_request(offer.request_id)
         result = ledger.accept_offer(signer, _signed(offer), amount)
         gateway.store.mark_offer_accepted(
             offer.id,
@@ -506,6 +522,11 @@ def accept_offer(
             tx_hash=result.tx_hash,
         )
         indexed_block = gateway.wait_indexed(result.block_number)
+        closed = gateway.store.offers(certificate_id=offer.certificate_id, status="open")
+        remainder_request = None
+        if result.remainder_id is not None:
+            remainder_request = _keep_remainder_open(gateway, offer, answered, result.remainder_id, result.face_value)
+        release_after_acceptance(gateway, {offer.financier, *(o.financier for o in closed)})
         accepted = gateway.store.offer(offer.id)
         assert accepted is not None
         ids = [result.certificate_id] + ([result.remainder_id] if result.remainder_id is not None else [])
@@ -515,6 +536,7 @@ def accept_offer(
             block_number=result.block_number,
             certificate_id=result.certificate_id,
             remainder_id=result.remainder_id,
+            remainder_request_id=remainder_request.id if remainder_request else None,
             seller=to_checksum_address(result.seller),
             financier=to_checksum_address(result.financier),
             face_value=result.face_value,
@@ -526,3 +548,22 @@ def accept_offer(
         )
 
     return respond(gateway, caller, request, "accept_offer", action)
+
+
+def _keep_remainder_open(
+    gateway: Gateway, offer: StoredOffer, answered: FinancingRequest | None, remainder_id: int, sold: Decimal
+) -> FinancingRequest | None:
+    """After part of a certificate was sold: a request for the remainder, if the holder was still asking, and
+    the other offers on the certificate sold from withdrawn (it is split; none can be accepted any more)."""
+    request = None
+    if answered is not None and answered.status == "open":
+        request = gateway.store.create_financing_request(remainder_id, offer.seller, None, answered.financiers)
+    remainder = f"the remainder, certificate {remainder_id}, " + (
+        f"is open for financing under request {request.id}" if request else "stays with the holder"
+    )
+    gateway.store.withdraw_open_offers(
+        offer.certificate_id,
+        f"{sold:,.2f} of certificate {offer.certificate_id} was sold under offer {offer.id}, which split it; "
+        f"{remainder}.",
+    )
+    return request

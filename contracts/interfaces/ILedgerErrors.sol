@@ -130,6 +130,9 @@ interface ILedgerErrors {
     /// @dev `amount` to finance is more than the `faceValue` of certificate `id`.
     error FinanceAmountAboveFace(uint256 id, uint256 faceValue, uint256 amount);
 
+    /// @dev Selling `amount` is more than the `offered` amount that `financier`'s offer numbered `nonce` was priced for.
+    error FinanceAmountAboveOffer(address financier, uint256 nonce, uint256 offered, uint256 amount);
+
     /// @dev Certificate `id` matures on `maturityDay`, and a certificate can be financed only before; today is `today`.
     error CertificateMatured(uint256 id, uint256 maturityDay, uint256 today);
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import httpx
@@ -99,8 +99,9 @@ def test_request_two_offers_compare_accept_the_best_and_money_moves_exactly_the_
     assert (offer_b["interest"], offer_b["price"]) == ("875.00", "99125.00") == (f"{interest_b}", f"{price_b}")
     assert offer_a["status"] == "open" and offer_a["annual_rate"] == "0.0385" and offer_b["annual_rate"] == "0.035"
     assert offer_a["financier"] == bank_a.address and offer_a["seller"] == supplier.address
-    # The gateway approved the desk on each financier's behalf, for the face value it may have to pay for.
-    assert h.allowance(bank_a) == FACE
+    # The gateway approved the desk on each financier's behalf, for the price of its offer and no more.
+    assert (h.allowance(bank_a), h.allowance(bank_b)) == (price_a, price_b)
+    assert offer_a["funded"] is True and offer_a["withdrawn_because"] is None
 
     # The holder compares: best price first. Each financier sees only its own offer.
     compared = supplier.api.get(f"/v1/certificates/{certificate_id}/offers").json()
@@ -127,6 +128,8 @@ def test_request_two_offers_compare_accept_the_best_and_money_moves_exactly_the_
     assert [c["id"] for c in financed] == [certificate_id]
     statuses = {o["id"]: o["status"] for o in supplier.api.get(f"/v1/certificates/{certificate_id}/offers").json()}
     assert statuses == {offer_a["id"]: "closed", offer_b["id"]: "accepted"}
+    # The price was drawn from bank B's allowance; bank A's closed offer no longer holds any of its allowance.
+    assert (h.allowance(bank_a), h.allowance(bank_b)) == (0, 0)
     assert supplier.api.get("/v1/financing-requests").json()[0]["status"] == "financed"
     assert all(r["certificate_id"] != certificate_id for r in bank_a.api.get("/v1/financing-requests").json())
 
@@ -164,6 +167,93 @@ def test_partial_financing_sells_the_requested_part_and_the_remainder_stays(h: H
     assert h.balance(supplier) == price and h.balance(bank) == 0
 
 
+def test_a_seller_cannot_make_a_financier_buy_more_than_it_offered_for(h: Harness):
+    """A bank priced 10,000.00 of a 100,000.00 certificate; the seller asks it to buy all of it."""
+    core, supplier, bank = h.core(), h.onboard("supplier"), h.onboard("financier")
+    certificate_id = h.issue(core, supplier, "100000.00", days=91)["id"]
+    h.request_financing(supplier, certificate_id, amount="10000.00")
+    h.deposit(bank, "200000.00")
+    offer = h.offer(bank, certificate_id, rate="0.05", day_count=365)
+    assert (offer["amount"], offer["interest"], offer["price"]) == ("10000.00", "124.66", "9875.34")
+
+    before = _state(h, certificate_id, supplier, bank)
+    overpaid = supplier.api.post(f"/v1/offers/{offer['id']}/accept", {"amount": "100000.00"})
+    assert overpaid.status_code == 422, overpaid.text
+    assert (overpaid.json()["code"], overpaid.json()["field"]) == ("finance_amount_above_offer", "amount")
+    assert "10,000.00" in overpaid.json()["detail"]
+    assert _state(h, certificate_id, supplier, bank) == before
+    # The offer raised the bank's allowance by its own price, not by the face value.
+    assert h.allowance(bank) == Decimal("9875.34")
+
+    accepted = supplier.api.post(f"/v1/offers/{offer['id']}/accept")
+    assert accepted.status_code == 200, accepted.text
+    assert (accepted.json()["face_value"], accepted.json()["price"]) == ("10000.00", "9875.34")
+    assert h.balance(bank) == Decimal("200000.00") - Decimal("9875.34")
+    assert h.allowance(bank) == 0
+
+
+def test_an_offer_raises_the_allowance_by_its_price_and_withdrawing_expiring_or_using_it_lowers_it(h: Harness):
+    core, supplier, bank = h.core(), h.onboard("supplier"), h.onboard("financier")
+    ids = [h.issue(core, supplier, amount, days=days)["id"] for amount, days in [("100000.00", 91), ("50000.00", 60)]]
+    ids.append(h.issue(core, supplier, "20000.00", days=30)["id"])
+    for certificate_id in ids:
+        h.request_financing(supplier, certificate_id)
+    assert h.allowance(bank) == 0
+
+    first = h.offer(bank, ids[0], rate="0.05")
+    assert h.allowance(bank) == Decimal(first["price"]) == Decimal("98753.42")
+    second = h.offer(bank, ids[1])
+    assert h.allowance(bank) == Decimal(first["price"]) + Decimal(second["price"])
+    # The allowance is there, the tokens are not: the listing says the offer is not funded.
+    assert [o["funded"] for o in supplier.api.get(f"/v1/certificates/{ids[1]}/offers").json()] == [False]
+
+    assert bank.api.post(f"/v1/offers/{first['id']}/withdraw").status_code == 200
+    assert h.allowance(bank) == Decimal(second["price"])
+
+    expiring = h.offer(bank, ids[2], expires_in=60)
+    assert h.allowance(bank) == Decimal(second["price"]) + Decimal(expiring["price"])
+    h.travel(120)
+    assert bank.api.get(f"/v1/offers/{expiring['id']}").json()["status"] == "expired"
+    _eventually(lambda: h.allowance(bank) == Decimal(second["price"]))  # the gateway's background pass
+
+    h.deposit(bank, "60000.00")
+    assert bank.api.get(f"/v1/offers/{second['id']}").json()["funded"] is True
+    accepted = supplier.api.post(f"/v1/offers/{second['id']}/accept")
+    assert accepted.status_code == 200, accepted.text
+    assert h.allowance(bank) == 0
+    assert h.balance(bank) == Decimal("60000.00") - Decimal(second["price"])
+    assert bank.api.get(f"/v1/offers/{second['id']}").json()["funded"] is None
+
+
+def test_accepting_part_leaves_the_remainder_open_and_withdraws_the_other_offers(h: Harness):
+    core, supplier = h.core(), h.onboard("supplier")
+    bank_a, bank_b = h.onboard("financier"), h.onboard("financier")
+    certificate_id = h.issue(core, supplier, "100000.00", days=120)["id"]
+    h.request_financing(supplier, certificate_id, amount="40000.00")
+    offer_a, offer_b = h.offer(bank_a, certificate_id), h.offer(bank_b, certificate_id, rate="0.05")
+    h.deposit(bank_a, offer_a["price"])
+    accepted = supplier.api.post(f"/v1/offers/{offer_a['id']}/accept")
+    assert accepted.status_code == 200, accepted.text
+    remainder_id, request_id = accepted.json()["remainder_id"], accepted.json()["remainder_request_id"]
+    assert remainder_id is not None and request_id is not None
+
+    # The remainder is asked for, from every financier asked before.
+    (remainder_request,) = [r for r in supplier.api.get("/v1/financing-requests").json() if r["id"] == request_id]
+    assert (remainder_request["certificate_id"], remainder_request["amount"]) == (remainder_id, "60000.00")
+    assert (remainder_request["status"], remainder_request["financiers"]) == ("open", None)
+    assert request_id in [r["id"] for r in bank_b.api.get("/v1/financing-requests").json()]
+    # The other bank's offer on the certificate sold from is withdrawn, saying why, and holds none of its allowance.
+    withdrawn = bank_b.api.get(f"/v1/offers/{offer_b['id']}").json()
+    assert withdrawn["status"] == "withdrawn"
+    assert (
+        f"certificate {remainder_id}, is open for financing under request {request_id}"
+        in withdrawn["withdrawn_because"]
+    )
+    assert (h.allowance(bank_a), h.allowance(bank_b)) == (0, 0)
+    again = h.offer(bank_b, remainder_id, rate="0.05")
+    assert (again["amount"], again["request_id"]) == ("60000.00", request_id)
+
+
 def test_the_audit_trail_has_the_price_every_financing_paid(h: Harness):
     core, supplier, bank = h.core(), h.onboard("supplier"), h.onboard("financier")
     auditor = h.onboard("auditor")
@@ -193,7 +283,7 @@ def test_a_part_named_at_acceptance_overrides_the_requested_one(h: Harness):
     offer = h.offer(bank, certificate_id)
     h.deposit(bank, "1000.00")
     above = supplier.api.post(f"/v1/offers/{offer['id']}/accept", {"amount": "1000.01"})
-    assert above.status_code == 422 and above.json()["code"] == "finance_amount_above_face"
+    assert above.status_code == 422 and above.json()["code"] == "finance_amount_above_offer"
     result = supplier.api.post(f"/v1/offers/{offer['id']}/accept", {"amount": "250.00"})
     assert result.status_code == 200, result.text
     assert result.json()["price"] == f"{discount_price(Decimal('250.00'), Decimal('0.0385'), 365, 30)[1]}"
@@ -332,6 +422,25 @@ def test_roles_and_objects_on_every_financing_endpoint(h: Harness):
     assert bank.api.post("/v1/offers", h.offer_body(certificate_id)).status_code == 404
 
 
+def test_the_offers_of_a_certificate_are_the_same_404_to_everyone_who_may_not_see_it(h: Harness):
+    core, supplier, stranger, other_core = (
+        h.core(),
+        h.onboard("supplier"),
+        h.onboard("supplier"),
+        h.onboard("core_enterprise"),
+    )
+    bank = h.onboard("financier")
+    certificate_id = h.issue(core, supplier, "1000.00", days=30)["id"]
+    h.request_financing(supplier, certificate_id)  # open to every financier
+    missing = stranger.api.get("/v1/certificates/999999/offers")
+    assert missing.status_code == 404
+    for member in (stranger, other_core):
+        theirs = member.api.get(f"/v1/certificates/{certificate_id}/offers")
+        assert (theirs.status_code, theirs.json()) == (404, missing.json()), member.role
+    # A financier the request is open to may look, and sees no offers yet.
+    assert bank.api.get(f"/v1/certificates/{certificate_id}/offers").json() == []
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -374,6 +483,13 @@ def test_offers_can_be_made_asynchronously_and_polled(h: Harness):
     assert replay.status_code == 202 and replay.headers["idempotent-replayed"] == "true"
     assert replay.json()["id"] == response.json()["id"]
     assert len(supplier.api.get(f"/v1/certificates/{certificate_id}/offers").json()) == 1
+
+
+def _eventually(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true"
+        time.sleep(0.2)
 
 
 def _poll(client: httpx.Client, location: str) -> dict:  # type: ignore[type-arg]

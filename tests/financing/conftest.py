@@ -107,10 +107,12 @@ class Desk:
         expires_in: int = 3600,
         recourse: bool = False,
         nonce: int | None = None,
+        amount: Decimal | str | None = None,
     ) -> SignedOffer:
         """A signed offer of ``bank`` (by default) for the certificate, valid for ``expires_in`` seconds.
 
-        It is made to ``seller``, by default the member holding the certificate now.
+        It is made to ``seller``, by default the member holding the certificate now, for ``amount``, by
+        default the whole face value.
         """
         return self.ledger.make_offer(
             financier or self.bank,
@@ -121,6 +123,7 @@ class Desk:
             expires_at=self.now() + expires_in,
             recourse=recourse,
             nonce=next(self._nonces) if nonce is None else nonce,
+            amount=amount,
         )
 
     def send(self, signer: LocalAccount, call: ContractFunction, *, gas: int | None = 1_000_000) -> TxReceipt:

@@ -70,6 +70,36 @@ def test_an_amount_above_the_face_value_is_refused(d: Desk):
         d.ledger.accept_offer(d.t1, d.offer(certificate_id), "500.01")
 
 
+def test_no_acceptance_sells_more_than_the_offer_was_priced_for(d: Desk):
+    certificate_id = d.issue(d.t1, "100000.00", days=91)
+    d.fund(d.bank, "200000.00")
+    signed = d.offer(certificate_id, rate="0.05", amount="10000.00")
+    assert signed.offer.amount == Decimal("10000.00")
+    for amount in ("100000.00", "10000.01", 0):  # 0 asks for the whole certificate
+        with d.unchanged(), pytest.raises(ledger_errors.FinanceAmountAboveOffer) as error:
+            d.send(d.t1, d.accept_call(signed, amount))
+    assert "100,000.00 is more than the 10,000.00 that First Bank" in str(error.value)
+    assert error.value.code == "finance_amount_above_offer"
+    assert not d.ledger.offer_nonce_used(d.bank.address, signed.offer.nonce)
+
+    result = d.ledger.accept_offer(d.t1, signed, "10000.00")
+    assert (result.face_value, result.interest, result.price) == (
+        Decimal("10000.00"),
+        Decimal("124.66"),
+        Decimal("9875.34"),
+    )
+    assert d.balance(d.bank) == Decimal("200000.00") - Decimal("9875.34")
+
+
+def test_an_offer_signs_its_amount(d: Desk):
+    certificate_id = d.issue(d.t1, "100000.00")
+    d.fund(d.bank, "200000.00")
+    signed = d.offer(certificate_id, amount="10000.00")
+    raised = replace(signed, offer=replace(signed.offer, amount=Decimal("100000.00")))
+    with d.unchanged(), pytest.raises(ledger_errors.InvalidOfferSignature):
+        d.send(d.t1, d.accept_call(raised))
+
+
 def test_only_the_holder_can_accept_an_offer(d: Desk):
     certificate_id = d.issue(d.t1, "1000.00")
     d.fund(d.bank, "1000.00")
@@ -172,8 +202,8 @@ def test_offers_with_invalid_terms_are_refused(d: Desk, rate: str, day_count: in
     d.fund(d.bank, "1000.00")
     signed = d.offer(certificate_id)
     struct = list(offer_struct(signed.offer))
-    struct[3] = int(Decimal(rate) * 10**8)
-    struct[4] = day_count
+    struct[4] = int(Decimal(rate) * 10**8)
+    struct[5] = day_count
     with d.unchanged(), pytest.raises(error):
         d.send(d.t1, d.desk.functions.acceptOffer(tuple(struct), signed.signature, 0))
 
