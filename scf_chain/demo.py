@@ -265,6 +265,7 @@ def _discount(runtime: Runtime, console: Console, bank: Party, seller: Party, ce
         expires_at=_chain_now(runtime) + OFFER_VALIDITY_S,
         nonce=nonce,
         day_count=DAY_COUNT,
+        amount=face_value,
     )
     ledger.approve_desk(bank.account, face_value)
     console.print(
