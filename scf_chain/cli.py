@@ -4,8 +4,9 @@ Settings come from the environment (``SCF_DATA_DIR``, ``SCF_CHAIN_PORT``...), so
 checkouts with their own data folders never share a chain. Members are named by their
 registered name, by address, or ``operator`` for the consortium operator.
 
-Errors are one line on stderr, ``error: <what>: <why>``, with exit code 1 (2 for a
-command used wrongly); never a stack trace, a private key or a passphrase.
+Errors are one sentence on stderr, ``error: <what went wrong and why>.``, with exit code
+1 (2 for a command used wrongly); never a stack trace, an internal class name, a
+private key or a passphrase. The development-mode warning is printed once per process.
 """
 
 from __future__ import annotations
@@ -66,14 +67,23 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def _sentence(message: str) -> str:
+    """One line that reads as a sentence: a capital first letter and a full stop."""
+    text = _one_line(message)
+    if text[:1].islower():
+        text = text[0].upper() + text[1:]
+    if text and text[-1] not in ".!?":
+        text += "."
+    return text
+
+
 def _describe_error(exc: ScfError) -> str:
-    if isinstance(exc, LedgerError) or type(exc) is ScfError:
-        return _one_line(str(exc))  # a ledger error's message starts with its name already
-    return _one_line(f"{type(exc).__name__}: {exc}")
+    # What went wrong, for a person: a ledger error's reason without the contract's error name.
+    return _sentence(exc.reason if isinstance(exc, LedgerError) else str(exc))
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {_one_line(message)}", err=True)
+    typer.echo(f"error: {_sentence(message)}", err=True)
     sys.exit(code)
 
 
@@ -110,7 +120,7 @@ class _OneLineErrors(TyperGroup):
         except ScfError as exc:
             _fail(_describe_error(exc))
         except requests.ConnectionError:
-            _fail("ChainUnavailable: the connection to the chain was lost; is it still running? (`scf chain status`)")
+            _fail("the connection to the chain was lost; is it still running? (`scf chain status`)")
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -423,11 +433,19 @@ def member_unfreeze(member: Annotated[str, typer.Argument(help="Name or address.
 def member_list() -> None:
     """Every registered member, in order of registration."""
     runtime = _open()
-    table = Table("name", "role", "address", "status", caption=f"operator: {runtime.operator.address}")
-    table.columns[2].no_wrap = True
+    # No borders, so that an 80-column terminal has room: the address and role are never broken (they are
+    # copied and read whole), and a long name wraps onto further lines rather than being cut.
+    table = Table(box=None, pad_edge=False, caption=f"operator: {runtime.operator.address}", caption_justify="left")
+    table.add_column("name", overflow="fold", min_width=10)
+    table.add_column("role", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("address", no_wrap=True, min_width=42)
     for m in runtime.ledger.members():
-        table.add_row(m.name, m.role.label, m.address, "frozen" if m.frozen else "active")
-    _console().print(table)
+        table.add_row(m.name, m.role.label, "frozen" if m.frozen else "active", m.address)
+    console = _console()
+    with console.capture() as captured:
+        console.print(table)
+    typer.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))  # no padding to the edge
 
 
 # scf credit

@@ -22,6 +22,9 @@ from scf_chain.transactions import Journal, TransactionSender
 
 log = logging.getLogger(__name__)
 
+# The operators this process has warned about signing with a public development key.
+_WARNED_DEV_MODE: set[str] = set()
+
 
 def local_chain(settings: Settings) -> LocalChain:
     return LocalChain(settings.data_dir / "chain", port=settings.chain_port, chain_id=settings.chain_id)
@@ -54,10 +57,12 @@ def operator_account(settings: Settings, keystore: KeyStore) -> LocalAccount:
     """The consortium operator's signing account."""
     if settings.dev_mode:
         account = anvil_account(0)
-        log.warning(
-            "DEVELOPMENT MODE: the operator signs with Anvil's well-known account %s, whose key is public",
-            account.address,
-        )
+        if account.address not in _WARNED_DEV_MODE:  # once per process, however many runtimes it opens
+            _WARNED_DEV_MODE.add(account.address)
+            log.warning(
+                "DEVELOPMENT MODE: the operator signs with Anvil's well-known account %s, whose key is public",
+                account.address,
+            )
         keystore.add(account)
         return account
     if not settings.operator_address:
