@@ -84,7 +84,9 @@ def committed(gateway: Gateway, financier: str, now: int) -> Decimal:
     return total
 
 
-def set_allowance(gateway: Gateway, financier: str, *, extra: Decimal = Decimal(0), on_chain: bool = True) -> None:
+def set_allowance(
+    gateway: Gateway, financier: str, *, extra: Decimal = Decimal(0), on_chain: bool = True, now: int | None = None
+) -> None:
     """Sets ``financier``'s allowance to what its open offers may cost, plus ``extra`` (an offer being made).
 
     With ``on_chain`` the target is compared with the allowance on the ledger, else with
@@ -92,7 +94,7 @@ def set_allowance(gateway: Gateway, financier: str, *, extra: Decimal = Decimal(
     """
     ledger = gateway.runtime.ledger
     with member_lock(financier):
-        target = committed(gateway, financier, ledger_now()) + extra
+        target = committed(gateway, financier, ledger_now() if now is None else now) + extra
         stored = gateway.store.offer_allowance(financier)
         if (ledger.allowance(financier) if on_chain else stored) != target:
             ledger.approve_desk(gateway.runtime.keystore.account(financier), target)
@@ -111,5 +113,6 @@ def release_after_acceptance(gateway: Gateway, financiers: set[str]) -> None:
 
 def release_lapsed(gateway: Gateway) -> None:
     """The background pass: lowers the allowances of financiers whose offers expired or closed on their own."""
+    now = ledger_now()
     for financier in gateway.store.financiers_with_offer_allowance():
-        set_allowance(gateway, financier, on_chain=False)
+        set_allowance(gateway, financier, on_chain=False, now=now)
