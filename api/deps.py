@@ -1,18 +1,26 @@
-"""Shared dependencies: the gateway, the authenticated caller, role checks."""
+"""Shared dependencies: the gateway, the authenticated caller, role checks, secrets shown once."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from api.gateway import Caller, Gateway
 from api.problems import Problem
 
 bearer = HTTPBearer(auto_error=False, description="The API key the operator issued to your member.")
+
+# Set by the request guard when it has already authenticated (and rate-limited) the request.
+CALLER_SCOPE_KEY = "scf.caller"
+# The response fields a route declares secret; the request guard never stores them for a replay.
+SHOWN_ONCE_SCOPE_KEY = "scf.secret_fields"
+# A bucket that never refills (0 per minute) says "an hour", not an infinite wait.
+MAX_RETRY_AFTER_S = 3600
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -27,27 +35,42 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_caller(
-    gateway: GatewayDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Caller:
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+def authenticate(gateway: Gateway, authorization: str | None) -> Caller:
+    """The caller an ``Authorization`` header names, after the rate limit of its member; else a 401 or 429.
+
+    The one place a request is authenticated: the request guard (for idempotent writes) and
+    :func:`current_caller` both come here, and a request passes here once.
+    """
+    scheme, api_key = get_authorization_scheme_param(authorization)
+    if scheme.lower() != "bearer" or not api_key:
         raise _unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
-    address = gateway.store.member_for_key(credentials.credentials)
+    address = gateway.store.member_for_key(api_key)
     caller = gateway.caller_for(address) if address else None
     if caller is None:
         raise _unauthorized("The API key is unknown or revoked.")
     if caller.frozen:
         raise _unauthorized("This member is frozen by the consortium operator.")
-    wait = gateway.rate_limiter.acquire(address or "")
+    wait = gateway.rate_limiter.acquire(caller.address)
     if wait > 0:
         raise Problem(
             429,
             "rate_limited",
             "Too many requests for this API key; slow down and retry.",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            headers={"Retry-After": str(max(1, math.ceil(min(wait, MAX_RETRY_AFTER_S))))},
         )
     return caller
+
+
+def current_caller(
+    request: Request,
+    gateway: GatewayDep,
+    # Declared for the OpenAPI security scheme; the header itself is read by authenticate().
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    authenticated = request.scope.get(CALLER_SCOPE_KEY)
+    if isinstance(authenticated, Caller):
+        return authenticated
+    return authenticate(gateway, request.headers.get("authorization"))
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
@@ -66,3 +89,18 @@ def require_role(*roles: str) -> Callable[[Caller], Caller]:
 
 
 OperatorCaller = Annotated[Caller, Depends(require_role("operator"))]
+
+
+def shown_once(*fields: str) -> Any:
+    """A route dependency declaring top-level response fields that hold a secret (an API key).
+
+    The response shows them this once; a replay of the request under its ``Idempotency-Key``
+    gets the response without them, and the gateway's database never holds them.
+    """
+
+    def declare(request: Request) -> None:
+        declared = request.scope.get(SHOWN_ONCE_SCOPE_KEY)
+        if isinstance(declared, set):
+            declared.update(fields)
+
+    return Depends(declare)

@@ -26,7 +26,7 @@ from api.routes import (
     provenance,
     settlement,
 )
-from scf_chain.settings import Settings, get_settings
+from scf_chain.settings import InvalidSettings, Settings, get_settings, make_data_dir_private
 
 DESCRIPTION = """
 The scf-chain gateway: core enterprises issue payable certificates against invoices,
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        make_data_dir_private(settings.data_dir)  # before the gateway opens or creates anything in it
         gateway = Gateway(settings)
         gateway.start()
         clock.install(gateway.runtime.w3)  # dates are validated as the contracts will judge them
@@ -93,4 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def app_factory() -> FastAPI:
     """For `uvicorn --factory api.main:app_factory`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app()
+    try:
+        settings = get_settings()
+    except InvalidSettings as exc:
+        raise SystemExit(f"error: {exc}") from None  # one line, not a traceback
+    return create_app(settings)

@@ -1,9 +1,11 @@
 """Request guards that run before any route: a body size limit, and idempotent writes.
 
-A POST or PUT with an ``Idempotency-Key`` header is recorded under the caller's
-credentials. A repeat with the same key and body gets the first response again and
-sends no new transaction; the same key with another body gets 409. Records live in
-the gateway's database, so they survive a restart.
+A POST or PUT with an ``Idempotency-Key`` header is first authenticated and rate-limited,
+as every request is, and then recorded under the caller's member. A repeat with the same
+key and body gets the first response again and sends no new transaction; the same key
+with another body gets 409. A request refused before it sent a transaction leaves no
+record, so that the corrected request can use the key. Records live in the gateway's
+database, so they survive a restart; secrets a response showed (API keys) are not kept.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import CALLER_SCOPE_KEY, SHOWN_ONCE_SCOPE_KEY, authenticate
+from api.gateway import Gateway
 from api.problems import PROBLEM_JSON, Problem
-from api.store import GatewayStore
+from api.store import watch_signed_transactions
 
 IDEMPOTENT_METHODS = ("POST", "PUT")
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -71,6 +75,14 @@ class RequestGuard:
         if key is None or scope["method"] not in IDEMPOTENT_METHODS:
             await self.app(scope, replay, send)
             return
+        gateway: Gateway = scope["app"].state.gateway
+        try:
+            # Before anything is recorded: a record must belong to a member that may act now.
+            caller = await run_in_threadpool(authenticate, gateway, headers.get("authorization"))
+        except Problem as refusal:
+            await _send_problem(send, refusal)
+            return
+        scope[CALLER_SCOPE_KEY] = caller  # the route's dependency takes it as is, without a second rate-limit token
         if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
             await _send_problem(
                 send,
@@ -82,16 +94,15 @@ class RequestGuard:
                 ),
             )
             return
-        await self._idempotent(scope, replay, send, headers, key, body)
+        await self._idempotent(gateway, caller.address, scope, replay, send, key, body)
 
     async def _idempotent(
-        self, scope: Scope, receive: Receive, send: Send, headers: Headers, key: str, body: bytes
+        self, gateway: Gateway, member: str, scope: Scope, receive: Receive, send: Send, key: str, body: bytes
     ) -> None:
-        store: GatewayStore = scope["app"].state.gateway.store
-        credentials = hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()
+        store = gateway.store
         request_line = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode()}"
         fingerprint = hashlib.sha256(request_line.encode() + b"\n" + body).hexdigest()
-        state, stored = await run_in_threadpool(store.claim_idempotency_key, credentials, key, fingerprint)
+        state, stored = await run_in_threadpool(store.claim_idempotency_key, member, key, fingerprint)
         if state == "conflict":
             await _send_problem(
                 send,
@@ -99,6 +110,7 @@ class RequestGuard:
                     409,
                     "idempotency_key_reused",
                     "This Idempotency-Key was already used with a different request; use a new key.",
+                    title=IDEMPOTENCY_TITLE,
                 ),
             )
             return
@@ -110,6 +122,7 @@ class RequestGuard:
                     "idempotency_request_in_progress",
                     "A request with this Idempotency-Key is still being processed; retry shortly.",
                     headers={"Retry-After": "1"},
+                    title=IDEMPOTENCY_TITLE,
                 ),
             )
             return
@@ -129,8 +142,10 @@ class RequestGuard:
             await send({"type": "http.response.body", "body": content})
             return
 
-        captured: dict[str, Any] = {"status": 500, "content_type": "application/json", "body": b""}
+        captured: dict[str, Any] = {"status": None, "content_type": "application/json", "body": b""}
         held: list[Message] = []
+        secret_fields: set[str] = set()  # filled by routes through api.deps.shown_once
+        scope[SHOWN_ONCE_SCOPE_KEY] = secret_fields
 
         async def capture(message: Message) -> None:
             # Held back until the record is written, so that a replay can never find it unfinished.
@@ -143,16 +158,36 @@ class RequestGuard:
                 captured["body"] += message.get("body", b"")
             held.append(message)
 
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            status = captured["status"]
-            # Failures that say nothing about the request itself may be retried with the same key.
-            if status >= 500 or status in (401, 429):
-                await run_in_threadpool(store.release_idempotency_key, credentials, key)
-            else:
-                await run_in_threadpool(
-                    store.complete_idempotency_key, credentials, key, status, captured["body"], captured["content_type"]
-                )
+        with watch_signed_transactions() as signed:
+            try:
+                await self.app(scope, receive, capture)
+            finally:
+                status = captured["status"]
+                content = captured["body"]
+                if status is None:  # the handler raised: the outer handler answers 500
+                    status, content = 500, json.dumps(_FAILED_AFTER_SENDING.body()).encode()
+                    captured["content_type"] = PROBLEM_JSON
+                if status < 400 or signed:
+                    # Done, or a transaction is on its way: a retry must see this answer, never send again.
+                    await run_in_threadpool(
+                        store.complete_idempotency_key,
+                        member,
+                        key,
+                        status,
+                        content,
+                        captured["content_type"],
+                        secret_fields=secret_fields,
+                    )
+                else:
+                    # Refused (validation, role, rate, ledger rules) or failed before sending: the key is still free.
+                    await run_in_threadpool(store.release_idempotency_key, member, key)
         for message in held:
             await send(message)
+
+
+IDEMPOTENCY_TITLE = "Idempotency-Key already used"
+_FAILED_AFTER_SENDING = Problem(
+    500,
+    "internal_error",
+    "Something went wrong on our side after a transaction was sent; read the ledger before trying again.",
+)

@@ -73,6 +73,7 @@ class Problem(Exception):
         field: str | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
+        title: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -81,11 +82,13 @@ class Problem(Exception):
         self.field = field
         self.headers = headers or {}
         self.extra = extra or {}
+        # A title of its own where the status's usual one would mislead (a 409 not about the ledger).
+        self.title = title or TITLES.get(status, "Request failed")
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": f"https://scf-chain.dev/problems/{self.code.replace('_', '-')}",
-            "title": TITLES.get(self.status, "Request failed"),
+            "title": self.title,
             "status": self.status,
             "code": self.code,
             "detail": self.detail,

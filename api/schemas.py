@@ -236,13 +236,21 @@ class MeOut(MemberOut):
     )
 
 
+API_KEY_SHOWN_ONCE = (
+    "Shown in this response only; the gateway keeps its hash. null in a replay under the same Idempotency-Key."
+)
+REPLAY_NOTE = "Set in a replay only: says that the API key was shown once and is not kept."
+
+
 class MemberCreated(MemberOut):
-    api_key: str = Field(description="Shown this once; only its hash is kept.")
+    api_key: str | None = Field(description=API_KEY_SHOWN_ONCE)
+    note: str | None = Field(default=None, description=REPLAY_NOTE)
 
 
 class ApiKeyOut(BaseModel):
     member: str
-    api_key: str = Field(description="Shown this once; only its hash is kept.")
+    api_key: str | None = Field(description=API_KEY_SHOWN_ONCE)
+    note: str | None = Field(default=None, description=REPLAY_NOTE)
 
 
 class CreditLineOut(BaseModel):

@@ -13,13 +13,15 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from scf_chain.settings import create_private_file
 from scf_chain.transactions import SignedSend
 
 API_KEY_PREFIX = "scf_"
@@ -129,6 +131,28 @@ CREATE TABLE IF NOT EXISTS offer_allowances (
 def hash_api_key(api_key: str) -> str:
     # Keys carry 256 random bits, so a plain hash cannot be reversed by guessing.
     return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+# The field of a response that holds an API key (member onboarding, key rotation).
+SHOWN_ONCE_FIELD = "api_key"
+
+
+def without_secrets(body: bytes, fields: Iterable[str]) -> bytes:
+    """A JSON response body with the top-level ``fields`` set to null and a note that they were shown once."""
+    names = sorted(set(fields))
+    if not names:
+        return body
+    note = (
+        f"This is a replay: {', '.join(names)} was shown once, in the first response, and only its hash is kept. "
+        "Rotate the member's API key if it was lost."
+    )
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        return json.dumps({"note": note}).encode()
+    return json.dumps({**parsed, **dict.fromkeys(names), "note": note}, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)
@@ -251,7 +275,8 @@ class DocumentUpload:
 
 class GatewayStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only before SQLite opens it: its -wal and -shm files take the database file's mode.
+        create_private_file(path)
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
@@ -306,7 +331,11 @@ class GatewayStore:
         )
         return rows[0][0] if rows else None
 
-    # Idempotency
+    def members_with_api_keys(self) -> set[str]:
+        """The members holding at least one key that is not revoked."""
+        return {row[0] for row in self._query("SELECT DISTINCT member FROM api_keys WHERE revoked_at IS NULL")}
+
+    # Idempotency: records are scoped by the member, and never hold a secret a response showed
 
     def claim_idempotency_key(self, scope: str, key: str, fingerprint: str) -> tuple[str, Any]:
         """Claims ``key`` for a new request, or says what became of the first one.
@@ -332,13 +361,37 @@ class GatewayStore:
             return "in_progress", None
         return "done", (row[1], bytes(row[2]), row[3])
 
-    def complete_idempotency_key(self, scope: str, key: str, status: int, body: bytes, content_type: str) -> None:
+    def complete_idempotency_key(
+        self, scope: str, key: str, status: int, body: bytes, content_type: str, *, secret_fields: Iterable[str] = ()
+    ) -> None:
+        """Keeps the response for replays, without the ``secret_fields`` it showed (see :func:`without_secrets`)."""
+        kept = without_secrets(body, secret_fields)
         with self._transaction() as db:
             db.execute(
                 "UPDATE idempotency SET response_status = ?, response_body = ?, content_type = ? "
                 "WHERE scope = ? AND key = ?",
-                (status, body, content_type, scope, key),
+                (status, kept, content_type, scope, key),
             )
+
+    def _redact_stored_secrets(self) -> None:
+        """Removes the API keys that records written before secrets were withheld still hold."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT scope, key, response_body FROM idempotency WHERE instr(response_body, ?) > 0",
+                (f'"{SHOWN_ONCE_FIELD}"'.encode(),),
+            ).fetchall()
+            if not rows:
+                return
+            # Overwrite, rather than only unlink, the old bytes, and empty the WAL that held them.
+            self._connection.execute("PRAGMA secure_delete=ON")
+            with self._transaction() as db:
+                for scope, key, body in rows:
+                    db.execute(
+                        "UPDATE idempotency SET response_body = ? WHERE scope = ? AND key = ?",
+                        (without_secrets(bytes(body), (SHOWN_ONCE_FIELD,)), scope, key),
+                    )
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._connection.execute("PRAGMA secure_delete=OFF")
 
     def release_idempotency_key(self, scope: str, key: str) -> None:
         with self._transaction() as db:
@@ -650,6 +703,25 @@ class GatewayStore:
             )
 
 
+# The hashes of the transactions signed while one request is handled (see watch_signed_transactions).
+_signed_in_request: ContextVar[list[str] | None] = ContextVar("signed_in_request", default=None)
+
+
+@contextmanager
+def watch_signed_transactions() -> Iterator[list[str]]:
+    """Collects the hashes of the transactions the journal records in this context.
+
+    The context reaches the threads a request's handler runs in, so that the request guard
+    can tell a refusal that sent nothing from one that already put a transaction on its way.
+    """
+    signed: list[str] = []
+    token = _signed_in_request.set(signed)
+    try:
+        yield signed
+    finally:
+        _signed_in_request.reset(token)
+
+
 class SqliteJournal:
     """The transaction journal of :mod:`scf_chain.transactions`, in the gateway's database."""
 
@@ -677,6 +749,9 @@ class SqliteJournal:
                 "UPDATE journal SET status = ?, block_number = ? WHERE tx_hash = ?",
                 ("mined" if success else "reverted", block_number, tx_hash),
             )
+        signed = _signed_in_request.get()
+        if signed is not None:
+            signed.append(send.tx_hash)
 
     def senders_with_unconfirmed(self) -> list[str]:
         return [row[0] for row in self._store._query("SELECT DISTINCT sender FROM journal WHERE status = 'signed'")]

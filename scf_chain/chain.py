@@ -21,6 +21,7 @@ import requests
 
 from scf_chain.compiler import PROJECT_ROOT
 from scf_chain.errors import ChainUnavailable, ScfError
+from scf_chain.settings import PRIVATE_FILE_MODE, PRIVATE_UMASK, private_dir, write_private
 
 ANVIL_BINARY = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 ANVIL_LAUNCHER = PROJECT_ROOT / "node_modules" / ".bin" / "anvil"
@@ -116,7 +117,7 @@ class LocalChain:
         running = self.record()
         if running is not None:
             return running
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         port = self.port if self.port and port_is_free(self.port) else free_port()
         command = [
             str(anvil_path()),
@@ -130,9 +131,10 @@ class LocalChain:
             "--state-interval", str(STATE_INTERVAL_S),
             "--silent",
         ]  # fmt: skip
-        log = self.log_path.open("ab")
-        # A session of its own, so that a terminal's Ctrl-C reaches us first and we stop it cleanly.
-        self._process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE), "ab")
+        # A session of its own, so that a terminal's Ctrl-C reaches us first and we stop it cleanly;
+        # the umask keeps the state Anvil writes (every account and balance) to this user.
+        self._process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True, umask=PRIVATE_UMASK)
         record = ChainRecord(pid=self._process.pid, port=port)
         deadline = time.monotonic() + timeout
         while not rpc_answers(record.url, timeout=0.5):
@@ -142,7 +144,7 @@ class LocalChain:
                 self._process.kill()
                 raise ChainUnavailable(f"the local chain did not answer within {timeout:.0f}s")
             time.sleep(0.05)
-        self.record_path.write_text(json.dumps({"pid": record.pid, "port": record.port}))
+        write_private(self.record_path, json.dumps({"pid": record.pid, "port": record.port}))
         return record
 
     def stop(self, *, timeout: float = 15.0) -> bool:

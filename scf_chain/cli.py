@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import requests
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
@@ -34,7 +33,7 @@ from typer.core import TyperGroup
 from scf_chain.errors import ScfError
 from scf_chain.ledger_errors import LedgerError
 from scf_chain.money import CURRENCY, from_minor_units, to_minor_units, to_positive_minor_units
-from scf_chain.settings import Settings
+from scf_chain.settings import Settings, load_settings, make_data_dir_private
 from scf_chain.types import Member, MemberRole, TxResult
 
 if TYPE_CHECKING:
@@ -177,11 +176,9 @@ def main() -> None:
 
 
 def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise ScfError(f"invalid settings: {problems}") from None
+    settings = load_settings()
+    make_data_dir_private(settings.data_dir)
+    return settings
 
 
 def _console() -> Console:

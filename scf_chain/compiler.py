@@ -16,6 +16,7 @@ from typing import Any
 import solcx
 
 from scf_chain.errors import ScfError
+from scf_chain.settings import write_private
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
@@ -71,8 +72,7 @@ def compile_contracts(cache_dir: Path) -> dict[str, CompiledContract]:
         errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
         if errors:
             raise ScfError("compilation failed: " + "; ".join(e["formattedMessage"] for e in errors))
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(output))
+        write_private(cache_file, json.dumps(output))
     contracts: dict[str, CompiledContract] = {}
     for units in output["contracts"].values():
         for name, unit in units.items():

@@ -23,6 +23,7 @@ from eth_utils import keccak
 from web3 import Web3
 
 from scf_chain.compiler import CompiledContract
+from scf_chain.settings import write_private
 from scf_chain.transactions import TransactionSender
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,7 @@ class Deployment:
     settlement_desk: str = ""
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        write_private(path, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> Deployment | None:

@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from scf_chain.errors import KeyNotFound
+from scf_chain.settings import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class KeyStore:
         """Stores ``account``'s key encrypted (no-op if it is already stored)."""
         path = self._path(account.address)
         if not path.exists():
-            self._directory.mkdir(parents=True, exist_ok=True)
+            private_dir(self._directory)
             encrypted = Account.encrypt(account.key, self._passphrase, kdf="scrypt", iterations=self._scrypt_n)
             temporary = path.with_suffix(".tmp")
             # Owner-only permissions from the first byte written.

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import tempfile
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scf_chain.errors import ScfError
 
 # Passphrases that mean "nobody set one"; refused outside development mode.
 DEFAULT_PASSPHRASE = "scf-dev-passphrase"  # noqa: S105 - the well-known development value, refused in production
@@ -52,7 +59,34 @@ class Settings(BaseSettings):
             secret = self.keystore_passphrase.get_secret_value()
             if not secret or secret == DEFAULT_PASSPHRASE:
                 raise ValueError("SCF_KEYSTORE_PASSPHRASE must be set to a real passphrase outside development mode")
+        if self.dev_mode and self.rpc_url and not self._is_embedded_chain(self.rpc_url):
+            # Development mode signs with Anvil's publicly known keys: anyone could sign as the operator there.
+            raise ValueError(
+                f"SCF_DEV_MODE is on, which signs with Anvil's publicly known keys, but SCF_RPC_URL points at "
+                f"{_without_credentials(self.rpc_url)}, not the embedded chain: set SCF_DEV_MODE=false for that "
+                f"network, or unset SCF_RPC_URL"
+            )
         return self
+
+    def _is_embedded_chain(self, url: str) -> bool:
+        """Whether ``url`` is this machine's embedded chain: its configured port, or that of this data folder's."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            return False
+        return port == self.chain_port or port == self._embedded_chain_port()
+
+    def _embedded_chain_port(self) -> int | None:
+        # The record the embedded chain of this data folder writes when it starts (scf_chain.chain.LocalChain).
+        record = self.data_dir / "chain" / "chain.json"
+        try:
+            port = json.loads(record.read_text())["port"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return port if isinstance(port, int) else None
 
     @property
     def effective_rpc_url(self) -> str:
@@ -84,6 +118,92 @@ class Settings(BaseSettings):
         return self.data_dir / "index.db"
 
 
+class InvalidSettings(ScfError):
+    """Settings that are refused, with a one-line message naming them."""
+
+
+def load_settings() -> Settings:
+    """The settings of the environment, or InvalidSettings saying in one line what is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            field = ".".join(str(part) for part in error["loc"])
+            problems.append(f"SCF_{field.upper()}: {message}" if field else message)
+        raise InvalidSettings("invalid settings: " + "; ".join(problems)) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
+
+
+def _without_credentials(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return "an invalid URL"
+
+
+# The data folder holds signing keys, API-key hashes and members' business: its user's only.
+PRIVATE_UMASK = 0o077
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only this user may open, created (with its parents) if missing."""
+    path.mkdir(parents=True, exist_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR_MODE:
+        path.chmod(PRIVATE_DIR_MODE)
+    return path
+
+
+def create_private_file(path: Path) -> None:
+    """Creates ``path`` empty if it is missing, so that whoever opens it next finds it owner-only."""
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    _restrict(path, PRIVATE_FILE_MODE)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replaces ``path`` with ``text`` in one step, readable by this user only from the first byte."""
+    private_dir(path.parent)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp makes it 0600
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def make_data_dir_private(data_dir: Path) -> None:
+    """Makes the data folder and everything in it its user's only, and every file this process makes later.
+
+    Called once at start-up by the service and the CLI; it also mends folders an older version left readable.
+    """
+    os.umask(PRIVATE_UMASK)
+    if not data_dir.is_dir():
+        return
+    _restrict(data_dir, PRIVATE_DIR_MODE)
+    for root, folders, files in os.walk(data_dir):
+        for name in folders:
+            _restrict(Path(root, name), PRIVATE_DIR_MODE)
+        for name in files:
+            _restrict(Path(root, name), PRIVATE_FILE_MODE)
+
+
+def _restrict(path: Path, mode: int) -> None:
+    try:
+        status = path.lstat()
+        # Links are left alone (their targets are not ours to judge), and so are other users' files.
+        if stat.S_ISLNK(status.st_mode) or status.st_uid != os.getuid() or stat.S_IMODE(status.st_mode) == mode:
+            return
+        path.chmod(mode)
+    except FileNotFoundError:  # removed meanwhile, as SQLite does with its -shm and -wal files
+        return

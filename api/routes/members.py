@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from api.clock import ledger_today
-from api.deps import CurrentCaller, GatewayDep, OperatorCaller
+from api.deps import CurrentCaller, GatewayDep, OperatorCaller, shown_once
 from api.gateway import Caller, Gateway
 from api.problems import Problem, not_found
 from api.responses import WRITE_RESPONSES, problem_responses
 from api.schemas import ApiKeyOut, MemberCreate, MemberCreated, MemberOut, MeOut, WriteResult, parse_address
+from api.store import SHOWN_ONCE_FIELD
 from scf_chain.indexer import MemberRecord
 from scf_chain.types import MemberRole
 
@@ -62,6 +63,7 @@ def me(caller: CurrentCaller) -> MeOut:
     status_code=201,
     response_model=MemberCreated,
     responses=WRITE_RESPONSES,
+    dependencies=[shown_once(SHOWN_ONCE_FIELD)],
 )
 def create_member(body: MemberCreate, caller: OperatorCaller, gateway: GatewayDep) -> MemberCreated:
     runtime = gateway.runtime
@@ -129,8 +131,9 @@ def unfreeze_member(address: MemberAddress, caller: OperatorCaller, gateway: Gat
     status_code=201,
     response_model=ApiKeyOut,
     responses=WRITE_RESPONSES,
+    dependencies=[shown_once(SHOWN_ONCE_FIELD)],
 )
-def rotate_api_key(address: MemberAddress, caller: OperatorCaller, gateway: GatewayDep, request: Request) -> ApiKeyOut:
+def rotate_api_key(address: MemberAddress, caller: OperatorCaller, gateway: GatewayDep) -> ApiKeyOut:
     record = visible_member(gateway, caller, address)
     return ApiKeyOut(member=record.address, api_key=gateway.store.create_api_key(record.address, revoke_existing=True))
 
