@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from api.problems import Problem
 from api.provenance_cache import ProvenanceCache
 from api.ratelimit import RateLimiter
 from api.store import GatewayStore, SqliteJournal
@@ -50,9 +52,16 @@ class Gateway:
         self._indexer_thread = threading.Thread(
             target=self.indexer.run, args=(self._stop,), name="indexer", daemon=True
         )
+        self._tasks: list[threading.Thread] = []
 
     def start(self) -> None:
-        interrupted = self.store.fail_unfinished_operations("the gateway restarted before this operation finished")
+        interrupted = self.store.fail_unfinished_operations(
+            Problem(
+                503,
+                "interrupted",
+                "The gateway restarted before this operation finished; read the ledger before you try again.",
+            ).body()
+        )
         if interrupted:
             log.warning("%d operations were interrupted by a restart", interrupted)
         for sender in self.journal.senders_with_unconfirmed():
@@ -62,8 +71,30 @@ class Gateway:
         self.indexer.sync()
         self._indexer_thread.start()
 
+    def every(self, interval_s: float, name: str, task: Callable[[Gateway], object]) -> None:
+        """Runs ``task`` now and then every ``interval_s`` seconds in a thread of its own, until the gateway stops.
+
+        A task that fails is logged and tried again at the next interval; 0 disables it.
+        """
+        if interval_s <= 0:
+            return
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    task(self)
+                except Exception:  # a chain outage or one bad pass must not end the task for good
+                    log.exception("background task %s failed; trying again in %.0f s", name, interval_s)
+                self._stop.wait(interval_s)
+
+        thread = threading.Thread(target=loop, name=name, daemon=True)
+        self._tasks.append(thread)
+        thread.start()
+
     def stop(self) -> None:
         self._stop.set()
+        for thread in self._tasks:
+            thread.join(timeout=INDEX_WAIT_S)
         self.operations.shutdown(wait=True)
         if self._indexer_thread.is_alive():
             self._indexer_thread.join(timeout=5)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import clock
+from api import clock, overdue
 from api.gateway import Gateway
 from api.middleware import RequestGuard
 from api.problems import install_problem_handlers
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gateway = Gateway(settings)
         gateway.start()
         clock.install(gateway.runtime.w3)  # dates are validated as the contracts will judge them
+        gateway.every(settings.overdue_interval_s, "overdue", overdue.mark_past_grace)
         app.state.gateway = gateway
         try:
             yield

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest invoice or contract file the gateway accepts for upload."
     )
+    overdue_interval_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="How often the gateway marks issuances past maturity and grace overdue on its own; 0: never.",
+    )
     provenance_cache_nodes: int = Field(
         default=100_000,
         ge=0,

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from api import overdue
 from api.actions import (
     ALLOWANCE_ERRORS,
     certificates_out,
@@ -62,8 +63,6 @@ from scf_chain.types import RecourseClaimStatus, SettlementResult
 
 router = APIRouter(tags=["settlement"])
 
-UNSETTLED = ("active", "financed", "overdue")
-OVERDUE_MARKABLE = ("active", "financed")
 PAGE = 500
 
 CoreEnterprise = Annotated[Caller, Depends(require_role("core_enterprise"))]
@@ -81,26 +80,12 @@ def _name(gateway: Gateway, address: str) -> str | None:
     return member.name if member else None
 
 
-def _leaves(gateway: Gateway, root_id: int) -> list[CertificateRecord]:
-    """The certificates of an issuance that are not split: the live ones and the retired leaves."""
-    return [c for c in gateway.index.subtree(root_id) if not c.child_ids and c.status not in ("split", "cancelled")]
-
-
-def _unsettled(leaves: list[CertificateRecord]) -> list[CertificateRecord]:
-    return [c for c in leaves if c.status in UNSETTLED and c.holder is not None]
-
-
-def _catch_up(gateway: Gateway) -> int:
-    """Waits until the index has every block mined so far, so that what it lists is what the ledger has."""
-    return gateway.wait_indexed(int(gateway.runtime.w3.eth.block_number))
-
-
 # What is owed
 
 
 def _owed(gateway: Gateway, obligor: str) -> list[CertificateRecord]:
     owed: list[CertificateRecord] = []
-    for status in UNSETTLED:
+    for status in overdue.UNSETTLED:
         offset = 0
         while True:
             records, total = gateway.index.certificates(obligor=obligor, status=status, limit=PAGE, offset=offset)
@@ -196,9 +181,9 @@ def get_obligations(
 
 
 def _settlement_status(gateway: Gateway, root: CertificateRecord, today: date) -> SettlementStatusOut:
-    leaves = _leaves(gateway, root.id)
+    leaves = overdue.leaves(gateway, root.id)
     settled = [c for c in leaves if c.status == "settled"]
-    unsettled = _unsettled(leaves)
+    unsettled = overdue.unsettled(leaves)
     settled_total = sum((c.face_value for c in settled), Decimal("0.00"))
     if not unsettled and settled:
         status = "settled"
@@ -288,8 +273,8 @@ def create_settlement(
             )
 
         with member_lock(caller.address):
-            indexed_block = _catch_up(gateway)
-            unsettled = _unsettled(_leaves(gateway, root.id))
+            indexed_block = overdue.catch_up(gateway)
+            unsettled = overdue.unsettled(overdue.leaves(gateway, root.id))
             # The ledger refuses a whole batch for one frozen certificate or holder: those wait, the rest are paid.
             frozen_members = {m.address for m in gateway.index.members() if m.frozen}
             withheld = {c.id for c in unsettled if c.frozen or c.holder in frozen_members}
@@ -393,32 +378,18 @@ def mark_overdue(
     certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep, request: Request
 ) -> JSONResponse:
     record = visible_certificate(gateway, caller, certificate_id)
-    ledger = gateway.runtime.ledger
     signer = signer_for(gateway, caller)
     root_id = record.root_id
 
     def action(report: Report) -> OverdueOut:
-        indexed_block = _catch_up(gateway)
-        if certificate_id == root_id:
-            candidates = _unsettled(_leaves(gateway, root_id))
-            ids = [c.id for c in candidates if c.status in OVERDUE_MARKABLE and not c.frozen]
-        else:
-            current = gateway.index.certificate(certificate_id)
-            ids = [certificate_id] if current is not None and current.status in OVERDUE_MARKABLE else []
-        check_call(ledger, signer.address, ledger.desk.functions.markOverdue(root_id, ids[:MAX_BATCH]))
-        batches = []
-        for start in range(0, len(ids), MAX_BATCH):
-            result = ledger.mark_overdue(signer, root_id, ids[start : start + MAX_BATCH])
-            batches.append(result)
-        if batches:
-            indexed_block = gateway.wait_indexed(batches[-1].block_number)
+        marked = overdue.mark_overdue(gateway, signer, root_id, certificate_id)
         return OverdueOut(
             root_id=root_id,
-            certificates_marked=len(ids),
-            certificate_ids=ids,
-            batches=[b.tx_hash for b in batches],
-            certificates=certificates_out(gateway, ids),
-            indexed_block=indexed_block,
+            certificates_marked=len(marked.certificate_ids),
+            certificate_ids=marked.certificate_ids,
+            batches=marked.tx_hashes,
+            certificates=certificates_out(gateway, marked.certificate_ids),
+            indexed_block=marked.indexed_block,
         )
 
     return respond(gateway, caller, request, "mark_overdue", action)

@@ -171,8 +171,11 @@ class Harness:
 
 
 @contextmanager
-def own_gateway(data_dir: Path) -> Iterator[Harness]:
-    """A chain and a gateway of their own in ``data_dir``, the chain moved to noon UTC of its next day."""
+def own_gateway(data_dir: Path, **settings: str) -> Iterator[Harness]:
+    """A chain and a gateway of their own in ``data_dir``, the chain moved to noon UTC of its next day.
+
+    ``settings`` are more ``SCF_`` variables for the gateway (``OVERDUE_INTERVAL_S="1"``).
+    """
     chain = LocalChain(data_dir / "chain", port=free_port())
     record = chain.start()
     env = {
@@ -182,6 +185,9 @@ def own_gateway(data_dir: Path) -> Iterator[Harness]:
         "SCF_DEV_MODE": "true",
         "SCF_RATE_LIMIT_PER_MINUTE": "100000",
         "SCF_RATE_LIMIT_BURST": "10000",
+        # The tests mark overdue themselves; the background marking is tested where it is switched on.
+        "SCF_OVERDUE_INTERVAL_S": "0",
+        **{f"SCF_{name}": value for name, value in settings.items()},
     }
     process = GatewayProcess(f"http://127.0.0.1:{free_port()}", data_dir, chain, env)
     try:

@@ -15,6 +15,11 @@ from decimal import Decimal
 
 import pytest
 
+from scf_chain.compiler import compile_contracts
+from scf_chain.deploy import LEDGER_CONTRACT, Deployment
+from scf_chain.keys import anvil_account
+from scf_chain.settings import Settings
+from scf_chain.types import CertificateStatus
 from tests.api.conftest import ApiMember, new_document_hash
 from tests.api.financing_harness import DAY, Harness, own_gateway
 
@@ -334,3 +339,38 @@ def test_the_ledger_date_not_the_wall_clock_bounds_new_maturities(h: Harness):
     past = core.api.post("/v1/certificates", {**body, "maturity_date": h.date_in(-1).isoformat()})
     assert past.status_code == 422 and past.json()["field"] == "maturity_date"
     assert f"today is {h.date_in(0).isoformat()}" in past.json()["detail"]
+
+
+def test_the_gateway_marks_issuances_past_maturity_and_grace_overdue_on_its_own(
+    tmp_path_factory: pytest.TempPathFactory,
+):
+    with own_gateway(tmp_path_factory.mktemp("overdue-gateway"), OVERDUE_INTERVAL_S="0.5") as h:
+        core, t1, t2 = h.core(), h.onboard("supplier"), h.onboard("supplier")
+        root = h.issue(core, t1, "1000.00", days=10)
+        moved = t1.api.post(f"/v1/certificates/{root['id']}/transfer", {"to": t2.address, "amount": "400.00"})
+        assert moved.status_code == 201, moved.text
+        leaf_ids = sorted(c["id"] for c in moved.json()["certificates"])
+        later = h.issue(core, t1, "50.00", days=30)
+
+        # Nobody calls mark-overdue: the day after maturity and the 3 days' grace, the gateway marks the issuance.
+        h.travel_to(_maturity_day(root) + 4)
+        deadline = time.monotonic() + 60
+        while {h.certificate(core, i)["status"] for i in leaf_ids} != {"overdue"}:
+            assert time.monotonic() < deadline, [h.certificate(core, i)["status"] for i in leaf_ids]
+            time.sleep(0.2)
+        assert h.certificate(core, later["id"])["status"] == "active"  # not yet past its maturity
+
+        # On the ledger as before: the contract's status and one CertificateOverdue event each, sent by the operator.
+        settings = Settings(data_dir=h.gateway.data_dir)
+        deployment = Deployment.load(settings.manifest_path)
+        assert deployment is not None
+        ledger = h.w3.eth.contract(
+            address=deployment.ledger, abi=compile_contracts(settings.build_dir)[LEDGER_CONTRACT].abi
+        )
+        logs = ledger.events.CertificateOverdue().get_logs(from_block=0)
+        assert sorted(int(log["args"]["id"]) for log in logs) == leaf_ids
+        assert {int(log["args"]["rootId"]) for log in logs} == {root["id"]}
+        senders = {h.w3.eth.get_transaction(log["transactionHash"])["from"] for log in logs}
+        assert senders == {anvil_account(0).address}
+        status_field = 10  # of CertificateLedger.certificate's view
+        assert {ledger.functions.certificate(i).call()[status_field] for i in leaf_ids} == {CertificateStatus.OVERDUE}
