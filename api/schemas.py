@@ -784,13 +784,19 @@ class AuditEvent(BaseModel):
     log_index: int
     block_hash: str
     tx_hash: str
-    contract: Literal["ledger", "desk"] = Field(
-        description="Which contract emitted it: the certificate ledger, or the settlement desk (offers accepted at "
-        "a price, recourse claims)."
+    contract: Literal["ledger", "desk", "token"] = Field(
+        description="Which contract emitted it: the certificate ledger, the settlement desk (offers accepted at "
+        "a price, recourse claims), or the settlement token (deposits, withdrawals and payments)."
     )
     timestamp: datetime
     name: str
-    args: dict[str, Any]
+    details: dict[str, Any] = Field(
+        description="The arguments in the API's language: amounts as decimal CNY strings beside their raw value in "
+        "minor units (`amount`, `amount_minor`), days as ISO dates (`maturity_date`, `maturity_day`), roles as "
+        "words (`role`, `role_code`), rates as fractions a year (`annual_rate`, `annual_rate_units`); for the "
+        "token, `movement` is deposit, withdrawal or transfer."
+    )
+    args: dict[str, Any] = Field(description="The arguments as decoded from the log, in the contracts' names and units.")
     cursor: str = Field(description="Pass as `after` to continue after this event.")
 
 
@@ -812,3 +818,4 @@ class DocumentCheckForm(Input):
         extra="forbid",
         json_schema_extra={"examples": [{"certificate_id": 7, "file": "(the bytes of INV-0001.pdf)"}]},
     )
+    day: date = Field(alias="date", description="The ISO date (UTC) of `timestamp`.")  # `date` would hide the type

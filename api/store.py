@@ -464,6 +464,14 @@ class GatewayStore:
         rows = self._query("SELECT invoice_number FROM issuance_notes WHERE root_id = ?", (root_id,))
         return rows[0][0] if rows else None
 
+    def roots_with_invoice_number(self, invoice_number: str) -> list[int]:
+        """The issuances recorded with this invoice number (in any letter case), in id order."""
+        rows = self._query(
+            "SELECT root_id FROM issuance_notes WHERE invoice_number = ? COLLATE NOCASE ORDER BY root_id",
+            (invoice_number.strip(),),
+        )
+        return [int(row[0]) for row in rows]
+
     # Documents: who uploaded which file (by SHA-256); a repeat upload keeps the first time
 
     def record_document_upload(

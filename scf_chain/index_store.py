@@ -19,7 +19,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -727,15 +727,25 @@ class LedgerIndex:
         obligor: str | None = None,
         maturity_from: date | None = None,
         maturity_to: date | None = None,
+        root_ids: Collection[int] | None = None,
+        issuances_only: bool = False,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[CertificateRecord], int]:
         """Certificates matching every filter given, ordered by id, and how many match in all.
 
-        ``party`` matches certificates whose holder or obligor is that address.
+        ``party`` matches certificates whose holder or obligor is that address; ``root_ids``
+        certificates of those issuances; ``issuances_only`` the issued certificates, not their parts.
         """
         clauses: list[str] = []
         params: list[Any] = []
+        if root_ids is not None:
+            if not root_ids:
+                return [], 0
+            clauses.append(f"root_id IN ({', '.join('?' * len(root_ids))})")
+            params += [int(root_id) for root_id in root_ids]
+        if issuances_only:
+            clauses.append("parent_id IS NULL")
         for column, address in (("holder", holder), ("obligor", obligor), ("party", party)):
             if address is None:
                 continue

@@ -1,4 +1,5 @@
-"""The audit export: every ledger event in a range, as JSON lines or CSV, for auditors and the operator."""
+"""The audit export: every event of the ledger, the desk and the settlement token in a range, as JSON lines or
+CSV, for auditors and the operator."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
+from eth_utils import keccak
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
@@ -19,8 +21,10 @@ from api.index_reader import reader_for
 from api.problems import Problem
 from api.responses import problem_responses
 from api.schemas import AuditEvent
-from scf_chain.index_store import EventRange
+from scf_chain.index_store import TOKEN, ZERO_ADDRESS, EventRange, role_label
 from scf_chain.indexer import EventRecord, LedgerIndex
+from scf_chain.money import from_day
+from scf_chain.pricing import from_rate_units
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -30,7 +34,21 @@ DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 100_000
 CHUNK = 1_000
 CURSOR = re.compile(r"^(\d{1,18})\.(\d{1,9})$")
-CSV_COLUMNS = ("block_number", "log_index", "timestamp", "tx_hash", "block_hash", "contract", "name", "args", "cursor")
+BLOCK_NUMBER = re.compile(r"[0-9]+")
+MAX_BLOCK = 2**63 - 1
+CSV_COLUMNS = (
+    "block_number",
+    "log_index",
+    "timestamp",
+    "date",
+    "tx_hash",
+    "block_hash",
+    "contract",
+    "name",
+    "details",
+    "args",
+    "cursor",
+)
 
 BOUND = (
     "A block number (`1200`) or an ISO 8601 time (`2026-01-31T09:00:00Z`; a date alone means the whole day). Inclusive."
@@ -42,7 +60,10 @@ def _bound(value: str | None, name: str, *, end: bool) -> tuple[int | None, date
     if value is None or not value.strip():
         return None, None
     value = value.strip()
-    if value.isdigit():
+    if BLOCK_NUMBER.fullmatch(value):
+        # The index stores block numbers as SQLite's 64-bit integers; a larger one would overflow the query.
+        if len(value) > len(str(MAX_BLOCK)) or int(value) > MAX_BLOCK:
+            raise Problem(422, "validation_error", f"{name} must be a block number up to {MAX_BLOCK}.", field=name)
         return int(value), None
     try:
         if len(value) == 10:  # a date alone: from its start, or to its end
@@ -72,6 +93,64 @@ def _key(event: EventRecord) -> str:
     return f"{event.block_number}.{event.log_index}"
 
 
+# Event arguments in minor units of CNY (1 = CNY 0.01), by their name in the contracts.
+_MONEY = frozenset({"faceValue", "amount", "amounts", "price", "limit", "value"})
+# The API's names of arguments that the contracts name otherwise.
+_RENAMED = {("token", "value"): "amount"}
+# The contracts' access-control roles (bytes32 ids in RoleGranted and RoleRevoked), as words.
+_ACCESS_ROLES = {
+    "0x" + "00" * 32: "admin",
+    **{"0x" + keccak(text=name).hex(): name.removesuffix("_ROLE").lower() for name in (
+        "OPERATOR_ROLE", "SETTLEMENT_ROLE", "MINTER_ROLE"
+    )},
+}  # fmt: skip
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _cny(minor: int) -> str:
+    """Minor units as a decimal CNY string, exactly, whatever the size (``125050`` is ``"1250.50"``)."""
+    sign, minor = ("-", -minor) if minor < 0 else ("", minor)
+    return f"{sign}{minor // 100}.{minor % 100:02d}"
+
+
+def _details(event: EventRecord) -> dict[str, Any]:
+    """The event's arguments in the API's language, each beside its raw on-chain value where they differ:
+    amounts as decimal CNY (``amount`` and ``amount_minor``), days as ISO dates (``maturity_date`` and
+    ``maturity_day``), roles as words (``role`` and ``role_code``), rates as fractions a year
+    (``annual_rate`` and ``annual_rate_units``)."""
+    details: dict[str, Any] = {}
+    for name, value in event.args.items():
+        key = _RENAMED.get((event.contract, name)) or _snake(name)
+        number = isinstance(value, int) and not isinstance(value, bool)
+        if name in _MONEY and number:
+            details[key], details[f"{key}_minor"] = _cny(value), value
+        elif name in _MONEY and isinstance(value, list) and all(isinstance(v, int) for v in value):
+            details[key], details[f"{key}_minor"] = [_cny(v) for v in value], value
+        elif name == "maturityDay" and number:
+            details["maturity_date"], details["maturity_day"] = from_day(value).isoformat(), value
+        elif name == "role" and number:  # a member's role
+            details["role"], details["role_code"] = role_label(value), value
+        elif "role" in name.lower() and isinstance(value, str) and value in _ACCESS_ROLES:  # an access-control role
+            details[key], details[f"{key}_id"] = _ACCESS_ROLES[value], value
+        elif name == "annualRate" and number:
+            details["annual_rate"], details["annual_rate_units"] = f"{from_rate_units(value):f}", value
+        else:
+            details[key] = value
+    if event.contract == TOKEN and event.name == "Transfer":
+        # A mint is money paid in at the deposit bank, a burn money paid out; anything else moves between members.
+        sender, receiver = event.args.get("from"), event.args.get("to")
+        details["movement"] = (
+            "deposit" if sender == ZERO_ADDRESS else "withdrawal" if receiver == ZERO_ADDRESS else ("transfer")
+        )
+    if event.name == "OfferAccepted" and {"faceValue", "price"} <= event.args.keys():
+        interest = int(event.args["faceValue"]) - int(event.args["price"])
+        details["interest"], details["interest_minor"] = _cny(interest), interest
+    return details
+
+
 def _line(event: EventRecord) -> dict[str, Any]:
     return {
         "block_number": event.block_number,
@@ -80,7 +159,9 @@ def _line(event: EventRecord) -> dict[str, Any]:
         "tx_hash": event.tx_hash,
         "contract": event.contract,
         "timestamp": event.timestamp.isoformat().replace("+00:00", "Z"),
+        "date": event.timestamp.date().isoformat(),
         "name": event.name,
+        "details": _details(event),
         "args": event.args,
         "cursor": _key(event),
     }
@@ -125,6 +206,7 @@ def _csv(chunks: Iterator[list[EventRecord]]) -> Iterator[str]:
         for event in chunk:
             line = _line(event)
             line["args"] = json.dumps(event.args, separators=(",", ":"), ensure_ascii=False)
+            line["details"] = json.dumps(line["details"], separators=(",", ":"), ensure_ascii=False)
             writer.writerow([line[column] for column in CSV_COLUMNS])
         yield out.getvalue()
         out.seek(0)
@@ -134,10 +216,29 @@ def _csv(chunks: Iterator[list[EventRecord]]) -> Iterator[str]:
 
 
 EXPORT_DESCRIPTION = f"""
-Every event the index holds in the range, in chain order (block, then log index),
-with its arguments as decoded: the audit trail. For auditors and the operator.
+Every event the index holds in the range, in chain order (block, then log index): the
+audit trail of certificates and of cash. For auditors and the operator.
 `contract` says which contract emitted it: `ledger` (certificates, members, credit
-lines, settlement) or `desk` (offers accepted, with the price paid; recourse claims).
+lines, settlement), `desk` (offers accepted, with the price paid; recourse claims) or
+`token` (every movement of the settlement token, the tokenized CNY deposit, as its
+ERC-20 `Transfer`: `details.movement` is `deposit` for money paid in, `withdrawal` for
+money paid out, `transfer` for a payment between members or through the desk).
+
+`details` gives the event's arguments in the API's language, with the raw on-chain
+value beside each one converted, for those who re-verify against the chain:
+
+| in `details` | raw value beside it | meaning |
+| --- | --- | --- |
+| `amount: "1250.50"` | `amount_minor: 125050` | CNY as a decimal string; raw in fen (0.01) |
+| `maturity_date: "2027-03-01"` | `maturity_day: 20878` | ISO date (UTC); raw in days since 1970-01-01 |
+| `role: "supplier"` | `role_code: 2` | the member's role as a word |
+| `annual_rate: "0.0385"` | `annual_rate_units: 3850000` | a fraction a year; raw in units of 1e-8 |
+
+Every amount takes that form: `face_value`, `price`, `limit`, `interest` (an offer's
+face value less its price), and `amounts` (a list). Other arguments (ids, addresses,
+hashes, flags) appear under their snake_case names as they are. `args` holds the
+arguments exactly as decoded from the log, with the contracts' names and units;
+`date` is the ISO date (UTC) of `timestamp`.
 
 `from` and `to` are inclusive bounds, each a block number or an ISO 8601 time (a date
 alone covers the whole day); without `to` the range ends at the block indexed when the
@@ -147,7 +248,7 @@ first page was asked for. One response holds at most `limit` events (default
 cursor to pass as `after` (each event also carries its own `cursor`).
 
 `format=jsonl` (default) gives `application/x-ndjson`, one event per line;
-`format=csv` gives CSV with the arguments as JSON in one column.
+`format=csv` gives CSV with `details` and `args` each as JSON in one column.
 """
 
 

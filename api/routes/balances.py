@@ -68,6 +68,7 @@ def _move(body: TokenMovement, caller: Caller, gateway: GatewayDep, request: Req
     def action(report: Report) -> TokenMovementOut:
         move = ledger.deposit if deposit else ledger.withdraw
         result = move(gateway.runtime.operator, record.address, body.amount)
+        gateway.wait_indexed(result.block_number)  # the movement is in the audit export once it is answered
         return TokenMovementOut(
             member=record.address,
             amount=body.amount,

@@ -110,6 +110,13 @@ def list_certificates(
     obligor: Annotated[Address | None, Query()] = None,
     maturity_from: date | None = None,
     maturity_to: date | None = None,
+    invoice_number: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="Only the certificates of issuances against this invoice."),
+    ] = None,
+    issuances_only: Annotated[
+        bool, Query(description="Only issued certificates (the roots of their trees), not the parts split from them.")
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CertificatePage:
@@ -120,6 +127,8 @@ def list_certificates(
         obligor=obligor,
         maturity_from=maturity_from,
         maturity_to=maturity_to,
+        root_ids=None if invoice_number is None else gateway.store.roots_with_invoice_number(invoice_number),
+        issuances_only=issuances_only,
         limit=limit,
         offset=offset,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -46,7 +47,9 @@ def test_auditor_exports_events_as_json_lines_in_chain_order(trail):
         "tx_hash",
         "contract",
         "timestamp",
+        "date",
         "name",
+        "details",
         "args",
         "cursor",
     }
@@ -67,10 +70,12 @@ def test_csv_export_has_the_same_events(trail):
         "block_number",
         "log_index",
         "timestamp",
+        "date",
         "tx_hash",
         "block_hash",
         "contract",
         "name",
+        "details",
         "args",
         "cursor",
     ]
@@ -82,6 +87,7 @@ def test_csv_export_has_the_same_events(trail):
             event["name"],
         )
         assert json.loads(row["args"]) == event["args"]
+        assert json.loads(row["details"]) == event["details"] and row["date"] == event["date"]
 
 
 def test_pages_follow_the_link_header_to_the_end(trail):
@@ -147,3 +153,50 @@ def test_bad_ranges_are_validation_problems(trail, params):
     auditor, _, _ = trail
     response = auditor.api.get("/v1/audit/events", params=params)
     assert response.status_code == 422 and response.json()["code"] == "validation_error"
+
+
+def test_details_give_amounts_dates_and_roles_as_the_api_does_beside_the_raw_values(trail):
+    auditor, certificate, started = trail
+    events = lines(auditor.api.get("/v1/audit/events", params={"from": str(started)}))
+    (issuance,) = [e for e in events if e["name"] == "CertificateIssued" and e["args"]["id"] == certificate["id"]]
+    details = issuance["details"]
+    assert details["face_value"] == certificate["amount"] == "1000000.00"
+    assert details["face_value_minor"] == issuance["args"]["faceValue"] == 100_000_000
+    assert details["maturity_date"] == certificate["maturity_date"]
+    assert details["maturity_day"] == issuance["args"]["maturityDay"]
+    assert date.fromisoformat(details["maturity_date"]) == date(1970, 1, 1) + timedelta(days=details["maturity_day"])
+    assert (details["id"], details["obligor"], details["holder"]) == (
+        certificate["id"],
+        issuance["args"]["obligor"],
+        issuance["args"]["holder"],
+    )
+    assert issuance["date"] == issuance["timestamp"][:10]
+    roles = {e["details"]["role"]: e["details"]["role_code"] for e in events if e["name"] == "MemberRegistered"}
+    assert roles == {"core_enterprise": 1, "supplier": 2}
+    (limit,) = [e["details"] for e in events if e["name"] == "CreditLimitSet"]
+    assert (limit["limit"], limit["limit_minor"]) == ("5000000.00", 500_000_000)
+    # The contracts' own access roles, granted at deployment, are words too, beside their bytes32 ids.
+    deployment = lines(auditor.api.get("/v1/audit/events", params={"from": "0", "to": str(started - 1)}))
+    granted = {(e["contract"], e["details"]["role"]) for e in deployment if e["name"] == "RoleGranted"}
+    assert {("ledger", "operator"), ("ledger", "settlement")} <= granted
+    assert all(e["details"]["role_id"] == e["args"]["role"] for e in deployment if e["name"] == "RoleGranted")
+
+
+def test_deposits_and_withdrawals_are_in_the_export_as_token_movements(trail, onboard, operator_api):
+    auditor, _, started = trail
+    bank = onboard("financier")
+    assert operator_api.post("/v1/deposits", {"member": bank.address, "amount": "1250.50"}).status_code == 201
+    assert operator_api.post("/v1/withdrawals", {"member": bank.address, "amount": "0.50"}).status_code == 201
+    events = lines(auditor.api.get("/v1/audit/events", params={"from": str(started)}))
+    moves = [e for e in events if e["contract"] == "token"]
+    assert [e["name"] for e in moves] == ["Transfer", "Transfer"]
+    zero = "0x" + "00" * 20
+    assert [
+        {key: e["details"][key] for key in ("movement", "from", "to", "amount", "amount_minor")} for e in moves
+    ] == [
+        {"movement": "deposit", "from": zero, "to": bank.address, "amount": "1250.50", "amount_minor": 125_050},
+        {"movement": "withdrawal", "from": bank.address, "to": zero, "amount": "0.50", "amount_minor": 50},
+    ]
+    assert [e["args"]["value"] for e in moves] == [125_050, 50]
+    balance = sum(Decimal(e["details"]["amount"]) * (1 if e["details"]["movement"] == "deposit" else -1) for e in moves)
+    assert balance == Decimal(bank.api.get("/v1/balances").json()["balance"]) == Decimal("1250.00")
