@@ -25,11 +25,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from html import escape
+from pathlib import Path
 
 from api.gateway import Caller
 from api.index_reader import NodeRow, Snapshot, TreeRow
@@ -481,15 +483,22 @@ def _csv(provenance: Provenance) -> str:
 
 # SVG
 
-STATUS_COLOURS = {
-    "pending": ("#fff4d6", "#b7791f"),
-    "active": ("#e3f6e8", "#2f855a"),
-    "split": ("#edf2f7", "#4a5568"),
-    "cancelled": ("#fafafa", "#a0aec0"),
-    "financed": ("#e3edfb", "#2b6cb0"),
-    "settled": ("#efe7fa", "#6b46c1"),
-    "overdue": ("#fde2e1", "#c53030"),
-}
+# The explorer's status colours, read from the style sheet that defines them for the page, so that a status
+# looks the same in the picture as on the page.
+STATUS_STYLE_SHEET = Path(__file__).resolve().parent / "static" / "explorer" / "status.css"
+STATUSES = ("pending", "active", "split", "cancelled", "financed", "settled", "overdue")
+
+
+def _status_colours(style_sheet: str) -> dict[str, tuple[str, str]]:
+    """(fill, ink) by status, from the ``--st-<status>`` and ``--st-<status>-bg`` variables."""
+    found = dict(re.findall(r"--st-([a-z]+(?:-bg)?)\s*:\s*(#[0-9a-fA-F]{6})\s*;", style_sheet))
+    missing = [status for status in STATUSES if status not in found or f"{status}-bg" not in found]
+    if missing:
+        raise RuntimeError(f"{STATUS_STYLE_SHEET} lacks the colours of {', '.join(missing)}")
+    return {status: (found[f"{status}-bg"], found[status]) for status in STATUSES}
+
+
+STATUS_COLOURS = _status_colours(STATUS_STYLE_SHEET.read_text(encoding="utf-8"))
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 210, 62, 48, 14, 24
 LEGEND_H = 54  # the title and the legend above the tree
 
@@ -561,7 +570,8 @@ def to_svg(provenance: Provenance) -> str:
         hidden = provenance.hidden_children.get(node.id)
         label = f"#{node.id} · {node.status}" + (" · frozen" if node.frozen else "")
         out.append(
-            f"<g><title>{escape(f'Certificate #{node.id}, {node.status}, {money(node.face_minor)} {CURRENCY}')}"
+            f'<g data-id="{node.id}" data-status="{escape(node.status)}">'
+            f"<title>{escape(f'Certificate #{node.id}, {node.status}, {money(node.face_minor)} {CURRENCY}')}"
             f"</title>"
             f'<rect x="{bx:.0f}" y="{by:.1f}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="{width_px}"{dash}/>'

@@ -7,6 +7,11 @@
 //   (textContent, setAttribute); nothing here parses HTML.
 // - Amounts are decimal strings; they are summed as integer minor units (BigInt), never floats.
 
+import { $, el, fill, show } from "./dom.js";
+import { formatMinor, groupDigits, plural, sumMinor, toMinor } from "./money.js";
+import { TreeView, treeModel } from "./tree.js";
+
+
 const KEY_STORAGE = "scf-explorer.api-key";
 const PAGE_SIZE = 500;
 // What an obligor owes: accepted and not yet paid.
@@ -32,77 +37,19 @@ const ROLE_LABEL = {
 const state = {
   me: null,
   members: new Map(),
+  memberList: [],
   prov: null,
+  model: null,
   selectedId: null,
-  collapsed: new Set(),
-  zoom: 1,
+  tablePage: 0,
   view: null,
   epoch: 0, // bumped at every sign-out
-  today: null, // the ledger's today (ms, UTC) once the gateway has said it
+  ledgerToday: null, // the ledger's today (ms, UTC), from GET /v1/me
+  today: null, // the day a view counts from: the ledger's today, or the day its answer was made
 };
 
 // ---------------------------------------------------------------------------
-// DOM helpers: elements from data, never from markup.
-
-const $ = (id) => document.getElementById(id);
-
-function append(parent, children) {
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return parent;
-}
-
-function setAttrs(node, attrs) {
-  for (const [name, value] of Object.entries(attrs || {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name.startsWith("on")) {
-      // Handlers are functions, never attribute strings.
-      if (typeof value === "function") node.addEventListener(name.slice(2), value);
-    } else if (name === "dataset") {
-      Object.assign(node.dataset, value);
-    } else {
-      node.setAttribute(name, value === true ? "" : String(value));
-    }
-  }
-  return node;
-}
-
-function el(tag, attrs, ...children) {
-  return append(setAttrs(document.createElement(tag), attrs), children);
-}
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-
-function svg(tag, attrs, ...children) {
-  return append(setAttrs(document.createElementNS(SVG_NS, tag), attrs), children);
-}
-
-function show(node, visible = true) {
-  node.hidden = !visible;
-}
-
-// ---------------------------------------------------------------------------
 // Money, dates, addresses.
-
-function toMinor(amount) {
-  const match = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(String(amount ?? "").trim());
-  if (!match) return 0n;
-  const minor = BigInt(match[2]) * 100n + BigInt((match[3] || "").padEnd(2, "0") || "0");
-  return match[1] ? -minor : minor;
-}
-
-function formatMinor(minor) {
-  const negative = minor < 0n;
-  const absolute = negative ? -minor : minor;
-  const whole = (absolute / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  const cents = (absolute % 100n).toString().padStart(2, "0");
-  return `${negative ? "-" : ""}${whole}.${cents}`;
-}
-
-const formatAmount = (amount) => formatMinor(toMinor(amount));
-const sumMinor = (items) => items.reduce((total, item) => total + toMinor(item.amount), 0n);
 
 function money(minor, attrs = {}) {
   return el("span", { class: "money", ...attrs }, formatMinor(minor), el("span", { class: "ccy" }, " CNY"));
@@ -112,10 +59,9 @@ function moneyCell(minor) {
   return el("td", { class: "num" }, money(minor));
 }
 
+// Days count from the ledger's date, never from this computer's clock.
 function todayUtc() {
-  if (state.today) return state.today;
-  const now = new Date();
-  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return state.today ?? state.ledgerToday ?? NaN;
 }
 
 function parseDay(text) {
@@ -144,7 +90,6 @@ function shortHex(hex, head = 6, tail = 4) {
   return text.length > head + tail + 3 ? `${text.slice(0, head)}…${text.slice(-tail)}` : text;
 }
 
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const certCount = (list) => plural(list.length, "certificate");
 
 function memberName(address) {
@@ -286,9 +231,11 @@ async function allCertificates(params) {
 async function loadMembers() {
   try {
     const members = await api("/v1/members");
+    state.memberList = members;
     state.members = new Map(members.map((member) => [member.address.toLowerCase(), member.name]));
   } catch (error) {
     if (error.status === 401) throw error;
+    state.memberList = [];
     state.members = new Map();
   }
   if (state.me) state.members.set(state.me.address.toLowerCase(), state.me.name);
@@ -321,11 +268,12 @@ async function signIn(event) {
 // Forgets everything shown, so that the next member to sign in in this tab sees nothing of it.
 function resetViews() {
   state.prov = null;
-  state.display = null;
-  state.byId = null;
+  state.model = null;
   state.selectedId = null;
   state.maturityDays = null;
   state.today = null;
+  delete $("graph-scroll").dataset.renderedId;
+  $("find-invoice").value = "";
   show($("prov-result"), false);
   show($("prov-empty"));
   $("prov-empty").textContent = "Enter a certificate ID to trace it from issuance to its current holders.";
@@ -350,6 +298,9 @@ function resetViews() {
     "mat-count",
     "mat-day-title",
     "mat-day-table",
+    "find-table",
+    "find-count",
+    "legend",
   ]) {
     $(id).replaceChildren();
   }
@@ -360,8 +311,10 @@ function signOut(reason) {
   sessionStorage.removeItem(KEY_STORAGE);
   state.epoch += 1;
   state.me = null;
+  state.ledgerToday = null;
   if (location.hash) history.replaceState(null, "", location.pathname);
   state.members = new Map();
+  state.memberList = [];
   resetViews();
   show($("tabs"), false);
   show($("session"), false);
@@ -378,12 +331,17 @@ function signOut(reason) {
 async function startSession() {
   const me = await api("/v1/me");
   state.me = me;
+  noteLedgerDate(me);
   await loadMembers();
   $("session-name").textContent = me.name;
   $("session-role").textContent = ROLE_LABEL[me.role] || me.role;
   $("session-address").textContent = shortHex(me.address);
   $("session-address").title = me.address;
   show($("tab-maturities"), me.role === "core_enterprise");
+  // Auditors and the operator hold nothing: they search the ledger's issuances instead.
+  show($("tab-holdings"), !seesEverything(me));
+  show($("tab-search"), seesEverything(me));
+  if (seesEverything(me)) renderObligorChoices();
   show($("tabs"));
   show($("session"));
   show($("view-signin"), false);
@@ -396,9 +354,11 @@ async function startSession() {
 function route() {
   if (!state.me) return;
   const [, view = "provenance", arg = ""] = location.hash.split("/");
-  const known = ["provenance", "holdings", "maturities"];
+  const known = ["provenance", "holdings", "maturities", "search"];
   let target = known.includes(view) ? view : "provenance";
   if (target === "maturities" && state.me.role !== "core_enterprise") target = "provenance";
+  if (target === "holdings" && seesEverything(state.me)) target = "search";
+  if (target === "search" && !seesEverything(state.me)) target = "provenance";
   state.view = target;
   hideBanner();
   for (const name of known) show($(`view-${name}`), name === target);
@@ -413,9 +373,18 @@ function route() {
     }
   } else if (target === "holdings") {
     loadHoldings();
+  } else if (target === "search") {
+    $("find-invoice").focus();
   } else {
     loadMaturities();
   }
+}
+
+const seesEverything = (me) => me.role === "auditor" || me.role === "operator";
+
+function noteLedgerDate(me) {
+  const day = parseDay(me.ledger_date);
+  state.ledgerToday = Number.isNaN(day) ? null : day;
 }
 
 function reportError(error) {
@@ -425,12 +394,6 @@ function reportError(error) {
 
 // ---------------------------------------------------------------------------
 // Provenance.
-
-function flatten(node, depth = 0, out = []) {
-  out.push({ node, depth });
-  for (const child of node.children || []) flatten(child, depth + 1, out);
-  return out;
-}
 
 // Only the latest load of each kind, in the current session, may draw: a slow answer to an
 // earlier search, or to the member who signed out meanwhile, is dropped.
@@ -443,21 +406,48 @@ function begin(kind) {
   return () => latest[kind] === ticket && state.epoch === epoch;
 }
 
+const TABLE_PAGE = 100;
+let treeView = null;
+
+function tree() {
+  if (!treeView) {
+    treeView = new TreeView($("graph-scroll"), {
+      statusLabel: (status) => STATUS_LABEL[status] || status,
+      partyName: (info) => info.name || memberName(info.address),
+      onSelect: (entry) => selectNode(entry.id),
+    });
+  }
+  return treeView;
+}
+
 async function loadProvenance(id) {
   const current = begin("provenance");
+  const started = performance.now();
+  const frame = $("graph-scroll");
+  delete frame.dataset.renderedId;
+  delete frame.dataset.renderMs;
   show($("prov-empty"), false);
   $("prov-indexed").textContent = "Loading…";
   try {
     const prov = await api(`/v1/certificates/${encodeURIComponent(id)}/provenance`);
     if (!current()) return;
     state.prov = prov;
-    state.collapsed = new Set();
+    state.model = treeModel(prov);
     state.selectedId = prov.certificate_id;
-    state.zoom = 1;
+    state.tablePage = 0;
     renderProvenance();
+    // Measured to the first frame painted with the tree in it.
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        if (!current()) return;
+        frame.dataset.renderMs = String(Math.round(performance.now() - started));
+        frame.dataset.renderedId = String(prov.certificate_id);
+      }, 0),
+    );
   } catch (error) {
     if (!current()) return;
     state.prov = null;
+    state.model = null;
     show($("prov-result"), false);
     show($("prov-empty"));
     $("prov-empty").textContent =
@@ -485,23 +475,17 @@ function totalCard(key, label, minor, sub, subClass = "") {
 
 function renderProvenance() {
   const prov = state.prov;
+  const model = state.model;
   const issuance = prov.issuance || {};
   const totals = prov.totals || {};
-  // The tree starts at this certificate; the path from the issuance down to it is drawn above it.
-  const ancestors = (prov.path || []).slice(0, -1);
-  let display = prov.tree;
-  for (const ancestor of [...ancestors].reverse()) display = { ...ancestor, ancestor: true, children: [display] };
-  state.display = display;
-  const nodes = flatten(display);
-  state.byId = new Map(nodes.map(({ node, depth }) => [node.id, { node, depth }]));
-  state.pathIds = new Set((prov.path || []).map((node) => node.id));
 
   show($("prov-empty"), false);
   show($("prov-result"));
   $("prov-indexed").textContent = `Indexed to block ${prov.indexed_block}`;
-  $("prov-title").replaceChildren(
+  fill(
+    $("prov-title"),
     `Certificate #${prov.certificate_id}`,
-    el("span", { class: "title-sub" }, ` · issuance #${issuance.root_id}`),
+    issuance.root_id ? el("span", { class: "title-sub" }, ` · issuance #${issuance.root_id}`) : null,
     issuance.invoice_number ? el("span", { class: "title-sub" }, ` · invoice ${issuance.invoice_number}`) : null,
   );
 
@@ -520,26 +504,24 @@ function renderProvenance() {
   }
 
   const days = daysUntil(issuance.maturity_date);
-  $("prov-issuance").replaceChildren(
+  const path = prov.path || [];
+  fill(
+    $("prov-issuance"),
     ...kv("Obligor", party(issuance.obligor)),
     ...kv("Face value", money(toMinor(issuance.amount))),
     ...kv("Maturity", issuance.maturity_date || "—", el("span", { class: "muted" }, `  ${daysLabel(days)}`)),
     ...kv("Invoice", issuance.invoice_number || el("span", { class: "muted" }, "—")),
     ...kv("Document hash", hashChip(issuance.document_hash)),
     ...kv("Issued", formatTimestamp(issuance.issued_at)),
-    ...kv(
-      "Issuance tx",
-      hashChip(issuance.tx_hash),
-      el("span", { class: "muted" }, `  block ${issuance.block_number}`),
-    ),
+    ...kv("Issuance tx", hashChip(issuance.tx_hash), el("span", { class: "muted" }, `  block ${issuance.block_number}`)),
     ...kv(
       "Path",
       el(
         "span",
         { class: "crumbs" },
-        (prov.path || []).map((node, index) => [
+        path.map((node, index) => [
           index ? el("span", { class: "crumb-sep" }, "›") : null,
-          el("button", { type: "button", class: "link", onclick: () => selectNode(node.id, true) }, `#${node.id}`),
+          el("button", { type: "button", class: "link", onclick: () => tree().focus(node.id) }, `#${node.id}`),
         ]),
       ),
     ),
@@ -559,14 +541,16 @@ function renderProvenance() {
       "div",
       { class: "total total-count", "data-total": "node_count" },
       el("div", { class: "total-label" }, "Certificates"),
-      el("div", { class: "total-value" }, String(totals.node_count ?? nodes.length)),
+      el("div", { class: "total-value" }, String(totals.node_count ?? model.order.length)),
     ),
-  ].filter(Boolean);
-  $("prov-totals").replaceChildren(...cards);
+  ];
+  fill($("prov-totals"), cards);
+  $("tree-find").value = "";
+  $("tree-find-note").textContent = "";
 
-  renderLegend(nodes);
-  renderTree();
-  renderNodeTable(nodes);
+  renderLegend(model);
+  tree().load(model, prov.certificate_id);
+  renderNodeTable();
   renderDetail();
 }
 
@@ -584,7 +568,8 @@ async function verifyProvenance() {
     badge.className = report.verified ? "verified ok" : "verified bad";
     badge.textContent = report.verified
       ? `✓ Matches the ledger at block ${report.block_number} (${plural(report.nodes.length, "certificate")})`
-      : `✗ ${plural(bad.length, "certificate")} differ from the ledger: ${bad.join(", ")}`;
+      : `✗ ${plural(bad.length, "certificate")} differ from the ledger: ${bad.slice(0, 20).join(", ")}` +
+        (bad.length > 20 ? ", …" : "");
   } catch (error) {
     if (state.prov !== prov) return;
     badge.textContent = "";
@@ -592,253 +577,58 @@ async function verifyProvenance() {
   }
 }
 
-function renderLegend(nodes) {
-  const present = new Set(nodes.map(({ node }) => node.status));
-  $("legend").replaceChildren(
-    ...STATUS_ORDER.filter((status) => present.has(status)).map((status) =>
+function renderLegend(model) {
+  const present = new Set(model.order.map((entry) => entry.node.status));
+  fill(
+    $("legend"),
+    STATUS_ORDER.filter((status) => present.has(status)).map((status) =>
       el("span", { class: "legend-item" }, el("span", { class: `swatch st-${status}` }), STATUS_LABEL[status]),
     ),
   );
 }
 
-// A tidy tree, root on the left: leaves take successive rows, a parent sits centred on its
-// children, so nothing overlaps and the reading order is the ledger's id order.
-const NODE_W = 216;
-const NODE_H = 62;
-const COL_GAP = 52;
-const ROW_GAP = 12;
-const PAD = 16;
-
-function layoutTree(root) {
-  const placed = [];
-  let nextRow = 0;
-  let maxDepth = 0;
-  const visit = (node, depth) => {
-    maxDepth = Math.max(maxDepth, depth);
-    const children = state.collapsed.has(node.id) || node.ghost ? [] : [...(node.children || [])];
-    // Parts the caller may not see stand in as one placeholder box.
-    if (node.hidden_children && !state.collapsed.has(node.id)) {
-      children.push({ ghost: true, id: `hidden-${node.id}`, count: node.hidden_children });
-    }
-    const childBoxes = children.map((child) => visit(child, depth + 1));
-    let y;
-    if (childBoxes.length === 0) {
-      y = nextRow * (NODE_H + ROW_GAP);
-      nextRow += 1;
-    } else {
-      y = (childBoxes[0].y + childBoxes[childBoxes.length - 1].y) / 2;
-    }
-    const box = { node, depth, x: depth * (NODE_W + COL_GAP), y, childBoxes };
-    placed.push(box);
-    return box;
-  };
-  visit(root, 0);
-  const width = (maxDepth + 1) * NODE_W + maxDepth * COL_GAP;
-  const height = nextRow * NODE_H + Math.max(nextRow - 1, 0) * ROW_GAP;
-  return { placed, width: width + 2 * PAD, height: height + 2 * PAD };
-}
-
-function clip(text, max) {
-  const value = String(text ?? "");
-  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
-}
-
-function countDescendants(node) {
-  return (node.children || []).reduce((total, child) => total + 1 + countDescendants(child), 0);
-}
-
-function renderTree() {
-  const prov = state.prov;
-  const { placed, width, height } = layoutTree(state.display);
-  state.treeSize = { width, height };
-  const edges = svg("g", { class: "edges" });
-  const nodes = svg("g", { class: "nodes" });
-
-  for (const box of placed) {
-    const { node } = box;
-    for (const childBox of box.childBoxes) {
-      const x1 = box.x + NODE_W;
-      const y1 = box.y + NODE_H / 2;
-      const x2 = childBox.x;
-      const y2 = childBox.y + NODE_H / 2;
-      const xm = x1 + COL_GAP / 2;
-      const onPath = state.pathIds.has(node.id) && state.pathIds.has(childBox.node.id);
-      const dashed = node.ancestor || childBox.node.ghost;
-      edges.append(
-        svg("path", {
-          class: ["edge", onPath ? "edge-path" : "", dashed ? "edge-dashed" : ""].join(" ").trim(),
-          d: `M${x1},${y1} H${xm} V${y2} H${x2}`,
-        }),
-      );
-    }
-
-    if (node.ghost) {
-      nodes.append(ghostNode(box));
-      continue;
-    }
-    const holder = node.holder || null;
-    const shown = holder || node.last_holder || {};
-    const name = shown.name || memberName(shown.address) || shortHex(shown.address);
-    const classes = ["node", `st-${node.status}`];
-    if (node.id === prov.certificate_id) classes.push("node-current");
-    if (state.pathIds.has(node.id)) classes.push("node-path");
-    if (node.id === state.selectedId) classes.push("node-selected");
-    if (node.frozen) classes.push("node-frozen");
-    if (node.ancestor) classes.push("node-ancestor");
-    const hidden = state.collapsed.has(node.id) ? countDescendants(node) : 0;
-    const summary =
-      `Certificate #${node.id} · ${STATUS_LABEL[node.status] || node.status}` +
-      `\n${holder ? "Holder" : "Last holder"}: ${name} (${shown.address || "—"})` +
-      `\nAmount: ${formatAmount(node.amount)} CNY · hops ${node.hops}` +
-      `\nTx: ${node.tx_hash}`;
-
-    const group = svg(
-      "g",
-      {
-        class: classes.join(" "),
-        transform: `translate(${box.x},${box.y})`,
-        tabindex: "0",
-        role: "button",
-        "aria-label": `Certificate ${node.id}`,
-        "data-id": String(node.id),
-        "data-amount": node.amount,
-        "data-status": node.status,
-        onclick: () => selectNode(node.id),
-        onkeydown: (event) => {
-          if (event.key === "Enter" || event.key === " ") {
-            event.preventDefault();
-            selectNode(node.id);
-          }
-        },
-      },
-      svg("title", {}, summary),
-      svg("rect", { class: "node-ring", x: -4, y: -4, width: NODE_W + 8, height: NODE_H + 8, rx: 7 }),
-      svg("rect", { class: "node-box", width: NODE_W, height: NODE_H, rx: 4 }),
-      svg("rect", { class: "node-stripe", width: 5, height: NODE_H, rx: 2 }),
-      svg("text", { class: "node-id", x: 14, y: 18 }, `#${node.id}`),
-      svg(
-        "text",
-        { class: "node-status", x: NODE_W - 10, y: 18 },
-        `${node.frozen ? "FROZEN · " : ""}${(STATUS_LABEL[node.status] || node.status).toUpperCase()}`,
-      ),
-      svg(
-        "text",
-        { class: holder ? "node-holder" : "node-holder node-holder-last", x: 14, y: 36 },
-        clip(holder ? name : `last: ${name}`, 30),
-      ),
-      svg("text", { class: "node-hops", x: 14, y: 53 }, `hop ${node.hops}`),
-      svg("text", { class: "node-amount", x: NODE_W - 10, y: 53 }, `${formatAmount(node.amount)} CNY`),
-    );
-
-    if ((node.children || []).length) {
-      const collapsed = state.collapsed.has(node.id);
-      group.append(
-        svg(
-          "g",
-          {
-            class: "node-toggle",
-            transform: `translate(${NODE_W},${NODE_H / 2})`,
-            onclick: (event) => {
-              event.stopPropagation();
-              toggleCollapsed(node.id);
-            },
-          },
-          svg("title", {}, collapsed ? `Expand (${hidden} hidden)` : "Collapse"),
-          svg("circle", { r: 8 }),
-          svg("text", { y: 4 }, collapsed ? "+" : "−"),
-        ),
-      );
-      if (collapsed) {
-        group.append(svg("text", { class: "node-hidden", x: NODE_W + 14, y: NODE_H / 2 + 4 }, `+${hidden}`));
-      }
-    }
-    nodes.append(group);
+function findInTree(event) {
+  event.preventDefault();
+  const note = $("tree-find-note");
+  const text = $("tree-find").value.trim().replace(/^#/, "");
+  note.textContent = "";
+  if (!state.model) return;
+  if (!/^\d+$/.test(text)) {
+    note.textContent = "A certificate ID is a whole number.";
+    return;
   }
-
-  const canvas = svg(
-    "svg",
-    {
-      class: "tree",
-      id: "tree",
-      viewBox: `${-PAD} ${-PAD} ${width} ${height}`,
-      width: Math.round(width * state.zoom),
-      height: Math.round(height * state.zoom),
-      role: "img",
-      "aria-label": "Provenance tree",
-    },
-    edges,
-    nodes,
-  );
-  $("graph-scroll").replaceChildren(canvas);
-  sizeGraph();
+  if (!tree().focus(Number(text))) note.textContent = `#${text} is not in this tree.`;
 }
 
-// The graph panel is as tall as the tree, within bounds; it scrolls beyond that.
-function sizeGraph() {
-  const height = Math.round(state.treeSize.height * state.zoom) + 24;
-  $("graph-scroll").style.height = `${Math.max(220, Math.min(620, height))}px`;
-}
-
-function ghostNode(box) {
-  const count = box.node.count;
-  const label = `${plural(count, "part")} not shown`;
-  return svg(
-    "g",
-    { class: "ghost", transform: `translate(${box.x},${box.y + 8})` },
-    svg("title", {}, `${label}: held by others, outside what you hold or held`),
-    svg("rect", { width: NODE_W, height: NODE_H - 16, rx: 4 }),
-    svg("text", { x: NODE_W / 2, y: (NODE_H - 16) / 2 + 4 }, label),
-  );
-}
-
-function setZoom(zoom) {
-  state.zoom = Math.min(2, Math.max(0.25, zoom));
-  const tree = $("tree");
-  if (!tree || !state.treeSize) return;
-  tree.setAttribute("width", String(Math.round(state.treeSize.width * state.zoom)));
-  tree.setAttribute("height", String(Math.round(state.treeSize.height * state.zoom)));
-  sizeGraph();
-}
-
-function fitZoom() {
-  if (!state.treeSize) return;
-  const scroll = $("graph-scroll");
-  const fit = Math.min((scroll.clientWidth - 4) / state.treeSize.width, 596 / state.treeSize.height);
-  setZoom(Math.min(1, fit));
-}
-
-function toggleCollapsed(id) {
-  if (state.collapsed.has(id)) state.collapsed.delete(id);
-  else state.collapsed.add(id);
-  renderTree();
-}
-
-function selectNode(id, reveal = false) {
+// The selected certificate's details, and its row in the table below.
+function selectNode(id) {
   state.selectedId = id;
-  for (const group of document.querySelectorAll("#tree g.node")) {
-    group.classList.toggle("node-selected", group.dataset.id === String(id));
+  const index = state.model.order.findIndex((entry) => entry.id === id);
+  if (index >= 0 && Math.floor(index / TABLE_PAGE) !== state.tablePage) {
+    state.tablePage = Math.floor(index / TABLE_PAGE);
+    renderNodeTable();
   }
   for (const row of document.querySelectorAll("#prov-table tbody tr")) {
     row.classList.toggle("selected", row.dataset.id === String(id));
   }
   renderDetail();
-  if (reveal) {
-    const group = document.querySelector(`#tree g.node[data-id="${Number(id)}"]`);
-    if (group) group.scrollIntoView({ block: "nearest", inline: "nearest" });
-  }
 }
+
+const DETAIL_PARTS = 24;
 
 function renderDetail() {
   const body = $("detail-body");
-  const entry = state.byId && state.byId.get(state.selectedId);
+  const entry = state.model && state.model.byId.get(state.selectedId);
   if (!entry) {
-    body.replaceChildren(el("p", { class: "muted" }, "Click a certificate in the tree."));
+    fill(body, el("p", { class: "muted" }, "Click a certificate in the tree."));
     return;
   }
-  const { node, depth } = entry;
-  const children = node.children || [];
+  const node = entry.node;
+  const children = entry.children;
+  const link = (id) => el("button", { type: "button", class: "link", onclick: () => tree().focus(id) }, `#${id}`);
   const row = (label, ...value) => el("tr", {}, el("th", {}, label), el("td", {}, ...value));
-  body.replaceChildren(
+  fill(
+    body,
     el(
       "div",
       { class: "detail-title" },
@@ -854,34 +644,23 @@ function renderDetail() {
         {},
         row("Holder", node.holder ? party(node.holder) : el("span", { class: "muted" }, "none (retired)")),
         row("Last holder", party(node.last_holder)),
+        row("Parent", node.parent_id ? link(node.parent_id) : el("span", { class: "muted" }, "none (issuance)")),
         row(
-          "Parent",
-          node.parent_id
-            ? el(
-                "button",
-                { type: "button", class: "link", onclick: () => selectNode(node.parent_id, true) },
-                `#${node.parent_id}`,
-              )
-            : el("span", { class: "muted" }, "none (issuance)"),
-        ),
-        row(
-          node.ancestor ? "On the path" : "Children",
+          entry.ancestor ? "On the path" : "Parts",
           children.length
             ? el(
                 "span",
                 { class: "crumbs" },
-                children.map((child) =>
-                  el(
-                    "button",
-                    { type: "button", class: "link", onclick: () => selectNode(child.id, true) },
-                    `#${child.id}`,
-                  ),
-                ),
+                children.slice(0, DETAIL_PARTS).map((child) => link(child.id)),
+                children.length > DETAIL_PARTS
+                  ? el("span", { class: "muted" }, `and ${children.length - DETAIL_PARTS} more`)
+                  : null,
               )
             : el("span", { class: "muted" }, "none"),
-          node.hidden_children ? el("span", { class: "muted" }, ` · ${node.hidden_children} not shown to you`) : null,
+          entry.hidden ? el("span", { class: "muted" }, ` · ${entry.hidden} not shown to you`) : null,
         ),
-        row("Depth · hops", `${depth} · ${node.hops}`),
+        entry.ancestor ? null : row("Below it", plural(entry.size - 1, "certificate")),
+        row("Depth · hops", `${entry.depth} · ${node.hops}`),
         row("Frozen", node.frozen ? "Yes" : "No"),
         row("Created", formatTimestamp(node.created_at)),
         row("Block", el("span", { class: "mono", "data-field": "block_number" }, String(node.block_number))),
@@ -894,8 +673,13 @@ function renderDetail() {
   );
 }
 
-function renderNodeTable(nodes) {
+// Every certificate of the tree, a page at a time: the path above first, then depth first.
+function renderNodeTable() {
   const table = $("prov-table");
+  const order = state.model.order;
+  const pages = Math.max(1, Math.ceil(order.length / TABLE_PAGE));
+  state.tablePage = Math.min(state.tablePage || 0, pages - 1);
+  const first = state.tablePage * TABLE_PAGE;
   const head = el(
     "thead",
     {},
@@ -913,19 +697,20 @@ function renderNodeTable(nodes) {
       el("th", {}, "Transaction"),
     ),
   );
-  const rows = nodes.map(({ node, depth }) => {
+  const rows = order.slice(first, first + TABLE_PAGE).map((entry) => {
+    const node = entry.node;
     const classes = [];
-    if (state.pathIds.has(node.id)) classes.push("on-path");
-    if (node.ancestor) classes.push("ancestor");
+    if (entry.ancestor || entry === state.model.target) classes.push("on-path");
+    if (entry.ancestor) classes.push("ancestor");
     if (node.id === state.selectedId) classes.push("selected");
     return el(
       "tr",
-      { class: classes.join(" ") || null, "data-id": String(node.id), onclick: () => selectNode(node.id, true) },
+      { class: classes.join(" ") || null, "data-id": String(node.id), onclick: () => tree().focus(node.id) },
       el(
         "td",
         { class: "tree-cell" },
-        el("span", { class: "indent", "data-depth": String(Math.min(depth, 12)) }),
-        depth ? el("span", { class: "branch" }, "└ ") : null,
+        el("span", { class: "indent", "data-depth": String(Math.min(entry.depth, 12)) }),
+        entry.depth ? el("span", { class: "branch" }, "└ ") : null,
         el("strong", {}, `#${node.id}`),
       ),
       el("td", {}, node.parent_id ? `#${node.parent_id}` : el("span", { class: "muted" }, "—")),
@@ -938,13 +723,110 @@ function renderNodeTable(nodes) {
       el("td", {}, hashChip(node.tx_hash)),
     );
   });
-  table.replaceChildren(head, el("tbody", {}, rows));
-  const above = nodes.filter(({ node }) => node.ancestor).length;
-  const below = nodes.length - above;
+  fill(table, head, el("tbody", {}, rows));
+  const above = order.filter((entry) => entry.ancestor).length;
+  const below = order.length - above;
+  const pager = $("prov-pager");
+  show(pager, pages > 1);
+  $("prov-page").textContent =
+    `${groupDigits(first + 1)}–${groupDigits(Math.min(first + TABLE_PAGE, order.length))} of ${groupDigits(order.length)}`;
+  $("prov-prev").disabled = state.tablePage === 0;
+  $("prov-next").disabled = state.tablePage >= pages - 1;
   $("prov-count").textContent =
     `${plural(below, "certificate")} from #${state.prov.certificate_id} down` +
     (above ? `, and ${plural(above, "certificate")} on the path above it` : "");
 }
+
+function turnTablePage(step) {
+  if (!state.model) return;
+  state.tablePage = (state.tablePage || 0) + step;
+  renderNodeTable();
+}
+
+
+// ---------------------------------------------------------------------------
+// Search, for auditors and the operator: issuances by invoice number or obligor.
+
+function renderObligorChoices() {
+  const select = $("find-obligor");
+  const chosen = select.value;
+  const obligors = state.memberList
+    .filter((member) => member.role === "core_enterprise")
+    .sort((a, b) => a.name.localeCompare(b.name));
+  fill(
+    select,
+    el("option", { value: "" }, "Any obligor"),
+    obligors.map((member) => el("option", { value: member.address }, member.name)),
+  );
+  select.value = obligors.some((member) => member.address === chosen) ? chosen : "";
+}
+
+async function searchIssuances(event) {
+  if (event) event.preventDefault();
+  const invoice = $("find-invoice").value.trim();
+  const obligor = $("find-obligor").value;
+  const table = $("find-table");
+  if (!invoice && !obligor) {
+    fill(table);
+    $("find-count").textContent = "Enter an invoice number or choose an obligor.";
+    return;
+  }
+  const current = begin("search");
+  $("find-count").textContent = "Searching…";
+  const params = { issuances_only: "true" };
+  if (invoice) params.invoice_number = invoice;
+  if (obligor) params.obligor = obligor;
+  try {
+    const { items, indexedBlock } = await allCertificates(params);
+    if (!current()) return;
+    renderIssuances(items, indexedBlock);
+  } catch (error) {
+    if (!current()) return;
+    $("find-count").textContent = "";
+    reportError(error);
+  }
+}
+
+function renderIssuances(items, indexedBlock) {
+  const head = el(
+    "thead",
+    {},
+    el(
+      "tr",
+      {},
+      el("th", {}, "Issuance"),
+      el("th", {}, "Invoice"),
+      el("th", {}, "Obligor"),
+      el("th", {}, "Holder"),
+      el("th", { class: "num" }, "Face value"),
+      el("th", {}, "Maturity"),
+      el("th", { class: "num" }, "Days"),
+      el("th", {}, "Status"),
+      el("th", {}, "Issued (UTC)"),
+    ),
+  );
+  const rows = items.map((item) =>
+    el(
+      "tr",
+      { "data-id": String(item.id), onclick: () => (location.hash = `#/provenance/${Number(item.id)}`) },
+      el("td", {}, el("a", { href: `#/provenance/${Number(item.id)}`, class: "link" }, `#${item.id}`)),
+      el("td", {}, item.invoice_number || el("span", { class: "muted" }, "—")),
+      el("td", {}, party({ address: item.obligor })),
+      el("td", {}, item.holder ? party({ address: item.holder }) : el("span", { class: "muted" }, "none (retired)")),
+      moneyCell(toMinor(item.amount)),
+      el("td", { class: "nowrap" }, item.maturity_date),
+      el("td", { class: "num" }, daysLabel(daysUntil(item.maturity_date))),
+      el("td", {}, statusPill(item.status, item.frozen)),
+      el("td", { class: "nowrap" }, formatTimestamp(item.created_at).replace(" UTC", "")),
+    ),
+  );
+  const body = rows.length
+    ? el("tbody", {}, rows)
+    : el("tbody", {}, el("tr", {}, el("td", { colspan: "9", class: "muted center" }, "No issuance matches.")));
+  fill($("find-table"), head, body);
+  $("find-count").textContent = `${plural(items.length, "issuance")} · indexed to block ${indexedBlock}`;
+}
+
 
 // ---------------------------------------------------------------------------
 // My holdings.
@@ -954,6 +836,7 @@ async function loadHoldings() {
   $("hold-count").textContent = "Loading…";
   try {
     const me = await api("/v1/me");
+    noteLedgerDate(me);
     const { items, indexedBlock } = await allCertificates({ holder: me.address });
     if (!current()) return;
     renderHoldings(
@@ -978,7 +861,7 @@ function renderHoldings(items, indexedBlock) {
   const upcoming = items.filter((item) => item.status !== "overdue" && daysUntil(item.maturity_date) >= 0);
   const next = upcoming[0];
   const nextItems = next ? upcoming.filter((item) => item.maturity_date === next.maturity_date) : [];
-  $("hold-totals").replaceChildren(
+  fill($("hold-totals"), 
     totalCard("held", "Total held", sumMinor(items), count(items)),
     totalCard("active", "Active", sumMinor(of("active")), count(of("active"))),
     totalCard("pending", "Pending acceptance", sumMinor(of("pending")), count(of("pending"))),
@@ -1043,7 +926,7 @@ function renderHoldings(items, indexedBlock) {
       el("td", { colspan: "6" }),
     ),
   );
-  table.replaceChildren(head, body, foot);
+  fill(table, head, body, foot);
   $("hold-count").textContent = `${count(items)} · indexed to block ${indexedBlock}`;
 }
 
@@ -1079,6 +962,7 @@ async function loadMaturities() {
   $("mat-count").textContent = "Loading…";
   try {
     const me = await api("/v1/me");
+    noteLedgerDate(me);
     const owed = await loadObligations(me);
     if (!current()) return;
     renderMaturities(owed);
@@ -1101,7 +985,7 @@ function groupBy(items, key) {
 
 function renderMaturities({ items, asOf, balance, allowance, indexedBlock }) {
   // Days are counted from the ledger's today where the gateway says it.
-  state.today = asOf ? parseDay(asOf) : null;
+  state.today = asOf ? parseDay(asOf) : null;  // else the ledger's today
   items.sort(byMaturity);
   const days = new Map(
     [...groupBy(items, (item) => item.maturity_date).entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
@@ -1141,7 +1025,7 @@ function renderMaturities({ items, asOf, balance, allowance, indexedBlock }) {
     );
     cards.push(totalCard("allowance", "Allowance to desk", allowance, "for presentment"));
   }
-  $("mat-totals").replaceChildren(...cards);
+  fill($("mat-totals"), ...cards);
   renderCalendar(days);
 
   let running = 0n;
@@ -1163,7 +1047,7 @@ function renderMaturities({ items, asOf, balance, allowance, indexedBlock }) {
       moneyCell(running),
     );
   });
-  $("mat-table").replaceChildren(
+  fill($("mat-table"), 
     el(
       "thead",
       {},
@@ -1201,7 +1085,7 @@ function renderMaturities({ items, asOf, balance, allowance, indexedBlock }) {
   const holders = [...groupBy(items, (item) => item.holder).entries()]
     .map(([holder, list]) => ({ holder, name: list[0].holder_name, list, total: sumMinor(list) }))
     .sort((a, b) => (a.total === b.total ? 0 : a.total > b.total ? -1 : 1));
-  $("mat-holders").replaceChildren(
+  fill($("mat-holders"), 
     el(
       "thead",
       {},
@@ -1261,7 +1145,7 @@ function renderCalendar(days) {
     months.push(renderMonth(month, days, max));
     month = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1));
   }
-  calendar.replaceChildren(...months);
+  fill(calendar, ...months);
 }
 
 function renderMonth(month, days, max) {
@@ -1332,7 +1216,7 @@ function showDay(day) {
   $("mat-day-title").textContent = `Due on ${day} · ${certCount(list)} · ${formatMinor(sumMinor(list))} CNY`;
   for (const node of document.querySelectorAll("[data-day]"))
     node.classList.toggle("selected", node.dataset.day === day);
-  $("mat-day-table").replaceChildren(
+  fill($("mat-day-table"), 
     el(
       "thead",
       {},
@@ -1369,24 +1253,6 @@ function showDay(day) {
 // ---------------------------------------------------------------------------
 // Wiring.
 
-function dragToPan(scroll) {
-  let start = null;
-  scroll.addEventListener("pointerdown", (event) => {
-    if (event.button !== 0 || event.target.closest("g.node")) return;
-    start = { x: event.clientX, y: event.clientY, left: scroll.scrollLeft, top: scroll.scrollTop };
-    scroll.classList.add("panning");
-  });
-  window.addEventListener("pointermove", (event) => {
-    if (!start) return;
-    scroll.scrollLeft = start.left - (event.clientX - start.x);
-    scroll.scrollTop = start.top - (event.clientY - start.y);
-  });
-  window.addEventListener("pointerup", () => {
-    start = null;
-    scroll.classList.remove("panning");
-  });
-}
-
 function init() {
   $("signin-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => signOut());
@@ -1402,10 +1268,13 @@ function init() {
     else location.hash = `#/provenance/${id}`;
   });
   $("verify").addEventListener("click", verifyProvenance);
-  $("zoom-in").addEventListener("click", () => setZoom(state.zoom * 1.25));
-  $("zoom-out").addEventListener("click", () => setZoom(state.zoom / 1.25));
-  $("zoom-fit").addEventListener("click", fitZoom);
-  dragToPan($("graph-scroll"));
+  $("zoom-in").addEventListener("click", () => tree().zoomBy(1.25));
+  $("zoom-out").addEventListener("click", () => tree().zoomBy(1 / 1.25));
+  $("zoom-fit").addEventListener("click", () => tree().fit());
+  $("tree-find-form").addEventListener("submit", findInTree);
+  $("prov-prev").addEventListener("click", () => turnTablePage(-1));
+  $("prov-next").addEventListener("click", () => turnTablePage(1));
+  $("find-form").addEventListener("submit", searchIssuances);
   window.addEventListener("hashchange", route);
 
   if (sessionStorage.getItem(KEY_STORAGE)) {
