@@ -33,6 +33,13 @@ def test_missing_or_unknown_key_is_401_problem(gateway, method, path, key):
     assert response.json()["code"] == "unauthorized"
 
 
+@pytest.mark.parametrize(("method", "path"), [(method, path) for method, path in PROTECTED if method != "GET"])
+def test_authentication_comes_before_anything_about_the_idempotency_key(gateway, method, path):
+    headers = {"Idempotency-Key": "k" * 300}  # too long: a 422, but only for someone who may write at all
+    response = Api(gateway.base_url, "scf_not-a-real-key").client.request(method, path, json={}, headers=headers)
+    assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+
+
 def test_frozen_member_is_401_until_unfrozen(onboard, operator_api):
     supplier = onboard("supplier")
     assert supplier.api.get("/v1/me").status_code == 200
