@@ -20,6 +20,15 @@ def create_api_key(settings: Settings, address: str) -> str:
         store.close()
 
 
+def members_with_api_keys(settings: Settings) -> set[str]:
+    """The addresses that hold a live API key in the gateway's database."""
+    store = GatewayStore(settings.gateway_db_path)
+    try:
+        return store.members_with_api_keys()
+    finally:
+        store.close()
+
+
 def serve(settings: Settings) -> None:
     """Runs the gateway in the foreground until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

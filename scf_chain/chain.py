@@ -16,6 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -145,7 +146,27 @@ class LocalChain:
                 raise ChainUnavailable(f"the local chain did not answer within {timeout:.0f}s")
             time.sleep(0.05)
         write_private(self.record_path, json.dumps({"pid": record.pid, "port": record.port}))
+        self._resume_clock(record.url)
         return record
+
+    def _resume_clock(self, url: str) -> None:
+        """Carries on the chain's clock from its latest block, if that is ahead of the wall clock.
+
+        Anvil forgets a clock moved forward (``scf chain advance``) when it restarts from its
+        state, and would date the next block before the latest one; a ledger's time never
+        goes back.
+        """
+        latest = int(_rpc(url, "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+        if latest >= int(time.time()):
+            _rpc(url, "evm_setTime", [latest + 1])
+
+    def advance(self, seconds: int) -> int:
+        """Moves the running chain's clock ``seconds`` past the ledger's now and mines a block there; its time."""
+        url = self.url
+        latest = int(_rpc(url, "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+        _rpc(url, "evm_setTime", [max(latest, int(time.time())) + seconds])
+        _rpc(url, "evm_mine", [])
+        return int(_rpc(url, "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
 
     def stop(self, *, timeout: float = 15.0) -> bool:
         """Stops the chain cleanly, which saves its state; returns whether one was running."""
@@ -168,6 +189,17 @@ class LocalChain:
             self._process = None
         self.record_path.unlink(missing_ok=True)
         return stopped
+
+
+def _rpc(url: str, method: str, params: list[Any]) -> Any:
+    try:
+        response = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=10)
+        body = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise ChainUnavailable(f"the local chain at {url} did not answer {method}: {exc}") from None
+    if "error" in body:
+        raise ScfError(f"the local chain refused {method}: {body['error'].get('message', body['error'])}")
+    return body["result"]
 
 
 def _process_alive(pid: int) -> bool:

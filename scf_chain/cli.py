@@ -45,6 +45,7 @@ OPERATOR = "operator"
 ADDRESS_PATTERN = re.compile(r"^0x[0-9a-fA-F]{40}$")
 HASH_PATTERN = re.compile(r"^0x[0-9a-fA-F]{64}$")
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SECONDS_PER_DAY = 86_400
 
 
 class UnknownMember(ScfError):
@@ -342,6 +343,30 @@ def chain_status() -> None:
         console.print(f"ledger: {deployment.ledger} (deployed in block {deployment.block})")
     else:
         console.print("ledger: not deployed (`scf deploy`)")
+
+
+@chain_app.command("advance")
+def chain_advance(
+    days: Annotated[int, typer.Option("--days", min=1, max=3650, help="Days to move the clock forward.")],
+) -> None:
+    """Move the embedded development chain's clock N days forward (to reach maturity); it never goes back."""
+    from scf_chain.money import from_day
+    from scf_chain.runtime import local_chain
+
+    settings = _settings()
+    if settings.rpc_url:
+        raise ScfError(
+            f"SCF_RPC_URL is set ({settings.rpc_url}): only the embedded development chain's clock can be moved"
+        )
+    if not settings.dev_mode:
+        raise ScfError("the chain's clock is moved only in development mode (SCF_DEV_MODE=true)")
+    chain = local_chain(settings)
+    if chain.record() is None:
+        raise ScfError(f"no local chain is running for {settings.data_dir}; start it with `scf chain up` or `make run`")
+    moved_to = chain.advance(days * SECONDS_PER_DAY)
+    _console().print(
+        f"the chain's clock moved {days} days forward: the ledger's date is now {from_day(moved_to // SECONDS_PER_DAY)}"
+    )
 
 
 # scf deploy
@@ -705,21 +730,31 @@ def _require_dev_mode(settings: Settings) -> None:
 
 @app.command()
 def demo() -> None:
-    """Play the demo story: an invoice's certificate paid down a four-tier supply chain."""
+    """Play the demo story: an invoice's certificate paid down a four-tier supply chain, discounted and settled.
+
+    On the embedded chain the whole story plays on a throwaway chain of its own, since it moves the clock to
+    maturity; the chain of the data folder keeps today's date. On an external chain it stops before maturity.
+    """
     from scf_chain import demo as story
 
     settings = _settings()
     _require_dev_mode(settings)
-    story.play(_open(settings), _console())
+    if settings.rpc_url:
+        story.play(_open(settings), _console())
+    else:
+        story.play_on_throwaway_chain(settings, _console())
 
 
 def _seed(runtime: Runtime, console: Console) -> None:
-    """Seeds the demo consortium into an empty ledger; a ledger with members is left as it is."""
+    """Seeds the demo consortium into an empty ledger, up to before maturity; a ledger with members is left as it is.
+
+    The seed leaves the clock alone: the ledger's date stays today's (``scf chain advance`` moves it).
+    """
     from scf_chain import demo as story
 
     members = len(runtime.ledger.members())
     if members:
-        console.print(f"the ledger has {members} members already; not seeding the demo (`scf demo` plays it again)")
+        console.print(f"the ledger has {members} members already; not seeding the demo (`scf demo` tells it whole)")
         return
     story.play(runtime, console)
 
@@ -727,24 +762,31 @@ def _seed(runtime: Runtime, console: Console) -> None:
 def run_main_service(runtime: Runtime, console: Console) -> None:
     """The main service of ``scf run``: the HTTP gateway, in the foreground until Ctrl-C.
 
-    Before serving, it prints a fresh API key for the operator and for every member
-    whose signing key this gateway keeps, so that the demo can be driven at once.
+    Before serving, it lists the operator and every member whose signing key this
+    gateway keeps, with an API key for those that have none yet, so that the demo can be
+    driven at once. A member with a key keeps it: a restart mints no second key.
     """
-    from api.serve import create_api_key, serve
+    from api.serve import create_api_key, members_with_api_keys, serve
     from scf_chain.runtime import rpc_url
 
     settings = runtime.settings
-    console.rule("API keys (shown once; only their hashes are kept)")
-    keys: list[tuple[str, str, str]] = [(OPERATOR, "operator", runtime.operator.address)]
-    keys += [
+    console.rule("Members and API keys (a key is shown once; only its hash is kept)")
+    members: list[tuple[str, str, str]] = [(OPERATOR, "operator", runtime.operator.address)]
+    members += [
         (member.name, member.role.label, member.address)
         for member in runtime.ledger.members()
         if member.address in runtime.keystore and not member.frozen
     ]
-    for name, role, address in keys:
+    with_keys = members_with_api_keys(settings)
+    for name, role, address in members:
+        key = "has a key" if address in with_keys else create_api_key(settings, address)
         # One unwrapped line per member, so that a key can be copied whole.
-        line = f"{name:<28} {role:<16} {address}  {create_api_key(settings, address)}"
-        console.print(line, soft_wrap=True, markup=False, highlight=False)
+        console.print(f"{name:<28} {role:<16} {address}  {key}", soft_wrap=True, markup=False, highlight=False)
+    if any(address in with_keys for _, _, address in members):
+        console.print(
+            "Keys made earlier still work. For a new one: scf keys create NAME (or operator); "
+            "DELETE /v1/members/{address}/api-keys revokes a member's keys."
+        )
     url = f"http://{settings.api_host}:{settings.api_port}"
     console.rule("ready")
     console.print(f"gateway: {url}  (interactive docs: {url}/docs, explorer: {url}/explorer)")

@@ -8,23 +8,28 @@ the face value, to the fen.
 
 Then tier 4 discounts its piece at the bank, which the operator (the deposit bank of
 the settlement token) funded first: the bank signs an offer, tier 4 accepts it, and in
-one transaction the bank pays the price and takes the certificate. On the embedded
-development chain the story then moves the chain's clock to maturity (Anvil's
-``evm_increaseTime``), the core enterprise settles every piece at its face value, and a
-summary shows who received what. On any other chain the story stops before maturity.
+one transaction the bank pays the price and takes the certificate. Told whole, the
+story then moves the chain's clock to maturity, the core enterprise settles every piece
+at its face value, and a summary shows who received what.
+
+A chain's clock never goes back, so the whole story plays on a throwaway development
+chain of its own (``scf demo``), and the seed of ``scf run`` stops before maturity: the
+chain people go on using keeps today's date, and ``scf chain advance`` takes it to
+maturity when they choose.
 
 Every run makes fresh member keys and a unique invoice, and dates maturity from the
-chain's own clock (which an earlier run may have moved ahead), so the story can be
-played any number of times on the same chain.
+chain's own clock, so the story can be played any number of times on the same chain.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from rich.console import Console
@@ -32,7 +37,8 @@ from rich.table import Table
 
 from scf_chain.errors import ScfError
 from scf_chain.money import CURRENCY, from_day, to_day, today_utc
-from scf_chain.runtime import Runtime
+from scf_chain.runtime import Runtime, local_chain, open_runtime
+from scf_chain.settings import Settings
 from scf_chain.types import Certificate, FinanceResult, MemberRole, SettlementResult
 
 FACE_VALUE = Decimal("1000000.00")
@@ -139,8 +145,29 @@ def _invoice(number: str, seller: str, buyer: str, goods: str, maturity: str, is
     )
 
 
-def play(runtime: Runtime, console: Console) -> DemoResult:
-    """Plays the story on the ledger of ``runtime``, narrating it on ``console``."""
+def play_on_throwaway_chain(settings: Settings, console: Console) -> DemoResult:
+    """Plays the whole story, settlement at maturity included, on a development chain started for it and then
+    discarded, so that no chain anyone goes on using has its clock moved."""
+    with tempfile.TemporaryDirectory(prefix="scf-demo-") as folder:
+        throwaway = settings.model_copy(update={"data_dir": Path(folder), "chain_port": 0, "rpc_url": None})
+        chain = local_chain(throwaway)
+        record = chain.start()
+        console.print(
+            f"The story plays on a throwaway development chain ({record.url}), whose clock it moves to maturity; "
+            f"the chain of {settings.data_dir} is left as it is."
+        )
+        try:
+            return play(open_runtime(throwaway, deploy_if_missing=True), console, settle_at_maturity=True)
+        finally:
+            chain.stop()
+
+
+def play(runtime: Runtime, console: Console, *, settle_at_maturity: bool = False) -> DemoResult:
+    """Plays the story on the ledger of ``runtime``, narrating it on ``console``.
+
+    With ``settle_at_maturity`` (on the embedded development chain only) it moves the chain's clock to maturity
+    for good and settles; otherwise it stops before maturity and says how to get there.
+    """
     ledger, operator, keystore = runtime.ledger, runtime.operator, runtime.keystore
     suffix = _run_suffix(runtime)
 
@@ -234,11 +261,14 @@ def play(runtime: Runtime, console: Console) -> DemoResult:
 
     # 6. Settlement at maturity
     console.rule("6. At maturity, the core enterprise pays every holder")
-    if not can_travel_in_time(runtime):
-        console.print(
-            f"The certificates mature on {maturity}; settle then with POST /v1/settlements "
-            "(the clock is moved forward only on the embedded development chain)."
-        )
+    if not (settle_at_maturity and can_travel_in_time(runtime)):
+        console.print(f"The certificates mature on {maturity}; the obligor settles then with POST /v1/settlements.")
+        if can_travel_in_time(runtime):
+            days = (maturity - chain_today).days
+            console.print(
+                f"To try settlement now, move this development chain's clock to maturity: "
+                f"`scf chain advance --days {days}` (it never goes back)."
+            )
         return result
     settlements = _settle_at_maturity(runtime, console, core, root_id, maturity, names)
     result = replace(result, settlements=settlements)
