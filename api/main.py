@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import clock, overdue
+from api import clock, discounting, overdue
 from api.gateway import Gateway
+from api.json_body import JsonBody
 from api.middleware import RequestGuard
+from api.openapi import install_openapi, operation_id
 from api.problems import install_problem_handlers
 from api.routes import (
     audit,
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gateway.start()
         clock.install(gateway.runtime.w3)  # dates are validated as the contracts will judge them
         gateway.every(settings.overdue_interval_s, "overdue", overdue.mark_past_grace)
+        gateway.every(discounting.LAPSED_OFFERS_INTERVAL_S, "lapsed-offers", discounting.release_lapsed)
         app.state.gateway = gateway
         try:
             yield
