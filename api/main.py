@@ -10,9 +10,7 @@ from fastapi import FastAPI
 
 from api import clock, discounting, overdue
 from api.gateway import Gateway
-from api.json_body import JsonBody
 from api.middleware import RequestGuard
-from api.openapi import install_openapi, operation_id
 from api.problems import install_problem_handlers
 from api.routes import (
     audit,
