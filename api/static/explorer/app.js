@@ -541,7 +541,7 @@ function renderProvenance() {
       "div",
       { class: "total total-count", "data-total": "node_count" },
       el("div", { class: "total-label" }, "Certificates"),
-      el("div", { class: "total-value" }, String(totals.node_count ?? model.order.length)),
+      el("div", { class: "total-value" }, groupDigits(totals.node_count ?? model.order.length)),
     ),
   ];
   fill($("prov-totals"), cards);

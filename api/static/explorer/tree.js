@@ -13,7 +13,8 @@ import { formatMinor, plural, toMinor } from "./money.js";
 
 export const NODE_W = 204;
 export const NODE_H = 66;
-const SUMMARY_H = 48;
+const SUMMARY_H = NODE_H;
+const GHOST_H = 48;
 const COL_GAP = 44;
 const ROW_GAP = 12;
 const ROW_H = NODE_H + ROW_GAP;
@@ -239,7 +240,7 @@ export class TreeView {
         middle = row * ROW_H + NODE_H / 2;
         row += 1;
       }
-      const h = item.kind === "node" ? NODE_H : SUMMARY_H;
+      const h = item.kind === "node" ? NODE_H : item.kind === "summary" ? SUMMARY_H : GHOST_H;
       const box = { ...item, x: column * (NODE_W + COL_GAP), y: middle - h / 2, w: NODE_W, h, below };
       boxes.push(box);
       return box;
@@ -366,9 +367,10 @@ export class TreeView {
   summaryShape(box) {
     const certificates = box.run.reduce((total, kid) => total + kid.size, 0);
     const amount = box.run.reduce((total, kid) => total + toMinor(kid.node.amount), 0n);
-    const head = box.subtree
-      ? `${plural(certificates, "certificate")} below`
-      : `${plural(certificates, "certificate")} in ${plural(box.run.length, "more part")}`;
+    // "37 certificates below, in 4 parts" for a folded subtree; "12 more parts, 37 certificates" for a run.
+    const [head, sub] = box.subtree
+      ? [`${plural(certificates, "certificate")} below`, `in ${plural(box.run.length, "part")}`]
+      : [plural(box.run.length, "more part"), plural(certificates, "certificate")];
     const open = () => {
       if (box.subtree) {
         this.expanded.add(box.owner.id);
@@ -399,7 +401,8 @@ export class TreeView {
       svg("title", {}, box.subtree ? "Click to show these parts" : `Click to show ${REVEAL_STEP} more parts`),
       svg("rect", { width: NODE_W, height: SUMMARY_H, rx: 4 }),
       svg("text", { class: "summary-count", x: 12, y: 20 }, `▸ ${head}`),
-      svg("text", { class: "summary-amount", x: 12, y: 38 }, `${formatMinor(amount)} CNY`),
+      svg("text", { class: "summary-sub", x: 12, y: 39 }, sub),
+      svg("text", { class: "summary-amount", x: 12, y: 57 }, `${formatMinor(amount)} CNY`),
     );
   }
 
@@ -409,8 +412,8 @@ export class TreeView {
       "g",
       { class: "ghost", transform: `translate(${box.x},${box.y})` },
       svg("title", {}, `${label}: held by others, outside what you hold or held`),
-      svg("rect", { width: NODE_W, height: SUMMARY_H, rx: 4 }),
-      svg("text", { x: NODE_W / 2, y: SUMMARY_H / 2 + 4 }, label),
+      svg("rect", { width: NODE_W, height: GHOST_H, rx: 4 }),
+      svg("text", { x: NODE_W / 2, y: GHOST_H / 2 + 4 }, label),
     );
   }
 
