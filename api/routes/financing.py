@@ -404,7 +404,9 @@ def create_offer(body: OfferCreate, caller: Financier, gateway: GatewayDep, requ
     "/v1/certificates/{certificate_id}/offers",
     summary="List the offers on a certificate",
     description="The holder who asked for financing sees every offer made to it, best price first; a financier "
-    "sees its own; auditors and the operator see all. Prices are the desk's, for acceptance today.",
+    "sees its own (an empty list while a request asks it and it has not offered); auditors and the operator see "
+    "all. Anyone else gets the same 404 as for a missing certificate. Prices are the desk's, for acceptance today, "
+    "and each open offer says whether its financier's balance and allowance cover the price today (`funded`).",
     response_model=list[OfferOut],
     responses=problem_responses(401, 404, 422),
 )
