@@ -16,7 +16,7 @@ from typing import Any
 import solcx
 
 from scf_chain.errors import ScfError
-from scf_chain.settings import write_private
+from scf_chain.settings import private_dir, write_private
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
@@ -60,6 +60,7 @@ def compile_contracts(cache_dir: Path) -> dict[str, CompiledContract]:
     """Compiles every contract under ``contracts/``; returns them by contract name."""
     standard_input = {"language": "Solidity", "sources": _sources(), "settings": compiler_settings()}
     cache_file = cache_dir / f"contracts-{_input_hash(standard_input)}.json"
+    private_dir(cache_dir)  # also mends a cache an older version left readable to everyone
     if cache_file.exists():
         output = json.loads(cache_file.read_text())
     else:

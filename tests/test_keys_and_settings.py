@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from api.store import GatewayStore
 from scf_chain.chain import free_port
+from scf_chain.compiler import compile_contracts
 from scf_chain.deploy import Deployment
 from scf_chain.keys import KeyStore
 from scf_chain.settings import (
@@ -178,3 +179,13 @@ def test_manifest_chain_record_and_key_store_are_written_owner_only(tmp_path, pr
     assert _mode(tmp_path / "deployment.json") == _mode(tmp_path / "chain" / "chain.json") == 0o600
     assert _mode(tmp_path / "chain") == _mode(tmp_path / "keys") == 0o700
     assert {_mode(path) for path in (tmp_path / "keys").iterdir()} == {0o600}
+
+
+def test_the_compiler_cache_is_owner_only(tmp_path):
+    cache = tmp_path / "contracts"
+    cache.mkdir(mode=0o755)
+    cache.chmod(0o755)
+    for built in Settings().build_dir.glob("contracts-*.json"):  # the cache this checkout already built
+        (cache / built.name).write_bytes(built.read_bytes())
+    assert compile_contracts(cache)
+    assert _mode(cache) == 0o700
