@@ -1,10 +1,12 @@
 """The ledger's clock: what "now" and "today" are for the contracts.
 
 The contracts judge maturities, offer expiry and grace periods by block time, which
-on a development chain can run ahead of the wall clock (the demo moves it forward to
-maturity). The gateway therefore validates dates against the later of the wall clock
-and the latest block's time: on a production network the two agree, and on a chain
-moved forward the gateway agrees with the contracts.
+on a development chain can run ahead of the wall clock (``scf chain advance``). The
+gateway therefore takes the later of the wall clock and the latest block's time for
+everything it dates or counts: maturity bounds, offers' days, obligations, the ledger
+date of ``GET /v1/me``, and the times of its own records (operations, financing
+requests, offers, uploads). On a production network the two agree; on a chain moved
+forward the gateway agrees with the contracts.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ class LedgerClock:
         self._last_block_time = 0
 
     def now(self) -> int:
-        wall = int(time.time())
+        return int(self.seconds())
+
+    def seconds(self) -> float:
+        wall = time.time()
         if self._w3 is None:
             return wall
         try:
@@ -62,6 +67,11 @@ def install(w3: Web3 | None) -> None:
 def ledger_now() -> int:
     """Unix seconds, by the ledger's clock."""
     return _clock.now()
+
+
+def ledger_time() -> float:
+    """Unix seconds with their fraction, by the ledger's clock: for the times of the gateway's own records."""
+    return _clock.seconds()
 
 
 def ledger_today() -> date:

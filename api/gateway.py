@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from api import clock
 from api.problems import Problem
 from api.provenance_cache import ProvenanceCache
 from api.ratelimit import RateLimiter
@@ -39,7 +40,7 @@ class Caller:
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = GatewayStore(settings.gateway_db_path)
+        self.store = GatewayStore(settings.gateway_db_path, clock=clock.ledger_time)
         self.journal = SqliteJournal(self.store)
         self.runtime: Runtime = open_runtime(settings, deploy_if_missing=settings.dev_mode, journal=self.journal)
         self.runtime.keystore.unlock_all()

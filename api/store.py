@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -274,7 +274,10 @@ class DocumentUpload:
 
 
 class GatewayStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        # The time of what members see (operations, financing requests, offers, uploads): the gateway passes
+        # the ledger's clock, so that these are dated like the certificates. Keys and the journal keep the wall clock.
+        self._clock = clock
         # Owner-only before SQLite opens it: its -wal and -shm files take the database file's mode.
         create_private_file(path)
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -400,7 +403,7 @@ class GatewayStore:
     # Operations
 
     def create_operation(self, member: str, kind: str) -> Operation:
-        now = time.time()
+        now = self._clock()
         operation = Operation(str(uuid.uuid4()), member, kind, "submitted", None, None, now, now)
         with self._transaction() as db:
             db.execute(
@@ -417,7 +420,7 @@ class GatewayStore:
                     status,
                     None if result is None else json.dumps(result),
                     None if problem is None else json.dumps(problem),
-                    time.time(),
+                    self._clock(),
                     operation_id,
                 ),
             )
@@ -482,7 +485,7 @@ class GatewayStore:
                 "INSERT INTO document_uploads (document_hash, uploader, filename, content_type, size, uploaded_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (document_hash, uploader) DO UPDATE SET "
                 "filename = excluded.filename, content_type = excluded.content_type",
-                (document_hash, uploader, filename, content_type, size, time.time()),
+                (document_hash, uploader, filename, content_type, size, self._clock()),
             )
         upload = self.document_upload(document_hash, uploader)
         assert upload is not None
@@ -523,7 +526,7 @@ class GatewayStore:
         self, certificate_id: int, holder: str, amount: Decimal | None, financiers: tuple[str, ...] | None
     ) -> FinancingRequest:
         """Records an open request; an open request of the same holder on the certificate is replaced."""
-        now = time.time()
+        now = self._clock()
         with self._transaction() as db:
             db.execute(
                 "UPDATE financing_requests SET status = 'replaced', updated_at = ? "
@@ -572,7 +575,7 @@ class GatewayStore:
         """Sets a request's status (when it is ``only_if``, if given); returns whether it changed."""
         with self._transaction() as db:
             sql = "UPDATE financing_requests SET status = ?, updated_at = ? WHERE id = ?"
-            params: tuple[Any, ...] = (status, time.time(), request_id)
+            params: tuple[Any, ...] = (status, self._clock(), request_id)
             if only_if is not None:
                 sql += " AND status = ?"
                 params += (only_if,)
@@ -600,7 +603,7 @@ class GatewayStore:
         amount: Decimal,
         signature: str,
     ) -> StoredOffer:
-        now = time.time()
+        now = self._clock()
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO offers (request_id, certificate_id, seller, financier, annual_rate, day_count, "
@@ -648,12 +651,12 @@ class GatewayStore:
         with self._transaction() as db:
             db.execute(
                 "UPDATE offers SET status = 'withdrawn', tx_hash = ?, updated_at = ? WHERE id = ?",
-                (tx_hash, time.time(), offer_id),
+                (tx_hash, self._clock(), offer_id),
             )
 
     def withdraw_open_offers(self, certificate_id: int, reason: str) -> list[StoredOffer]:
         """Marks every open offer on a certificate that can no longer be accepted as withdrawn, for ``reason``."""
-        now = time.time()
+        now = self._clock()
         with self._transaction() as db:
             rows = db.execute(
                 f"SELECT {_OFFER_COLUMNS} FROM offers WHERE certificate_id = ? AND status = 'open'",  # noqa: S608
@@ -697,7 +700,7 @@ class GatewayStore:
         tx_hash: str,
     ) -> None:
         """Records the acceptance, and marks the request the offer answered as financed."""
-        now = time.time()
+        now = self._clock()
         with self._transaction() as db:
             db.execute(
                 "UPDATE offers SET status = 'accepted', financed_id = ?, accepted_amount = ?, interest = ?, "

@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scf_chain.errors import ScfError
-from scf_chain.money import CURRENCY, from_day, to_day, today_utc
+from scf_chain.money import CURRENCY, to_day
 from scf_chain.runtime import Runtime, local_chain, open_runtime
 from scf_chain.settings import Settings
 from scf_chain.types import Certificate, FinanceResult, MemberRole, SettlementResult
@@ -192,9 +192,9 @@ def play(runtime: Runtime, console: Console, *, settle_at_maturity: bool = False
 
     # 2. Issuance against an invoice
     console.rule("2. The core enterprise issues a certificate against an invoice")
-    now = datetime.now(UTC)
-    # The ledger judges maturity by block time, which an earlier run may have moved ahead of the wall clock.
-    chain_today = max(today_utc(), from_day(_chain_now(runtime) // SECONDS_PER_DAY))
+    # Dated by the ledger's clock, which judges maturity and may have been moved ahead (`scf chain advance`).
+    now = datetime.fromtimestamp(_chain_now(runtime), UTC)
+    chain_today = now.date()
     maturity = chain_today + timedelta(days=TENOR_DAYS)
     number = f"HM-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6].upper()}"
     invoice = _invoice(number, suppliers[0].name, core.name, SUPPLIERS[0][1], maturity.isoformat(), now)
