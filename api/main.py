@@ -11,12 +11,14 @@ from fastapi import FastAPI
 from api import clock, discounting, overdue
 from api.gateway import Gateway
 from api.middleware import RequestGuard
+from api.openapi import install_openapi, operation_id
 from api.problems import install_problem_handlers
 from api.routes import (
     audit,
     balances,
     certificates,
     credit_lines,
+    docs,
     documents,
     explorer,
     financing,
@@ -77,6 +79,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        # FastAPI's own pages load their scripts from a CDN; api.routes.docs serves them from the gateway.
+        docs_url=None,
+        redoc_url=None,
     )
     # Document uploads carry a file: their bodies may reach the document limit, plus the form around it.
     upload_limit = settings.max_document_bytes + settings.max_body_bytes
@@ -87,8 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     routers = (health, members, credit_lines, certificates, balances, financing, settlement, operations, explorer)
-    for module in (*routers, provenance, documents, audit):
+    for module in (*routers, provenance, documents, audit, docs):
         app.include_router(module.router)
+    install_openapi(app, (module.router for module in (*routers, provenance, documents, audit)))
     explorer.mount_assets(app)
     return app
 

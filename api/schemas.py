@@ -7,6 +7,7 @@ most two decimals; dates are ISO ``YYYY-MM-DD`` in UTC.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -121,6 +122,53 @@ class Role(StrEnum):
     AUDITOR = "auditor"
 
 
+class RoleOut(StrEnum):
+    """The role a caller or member acts as: a member's role, or the consortium operator (who is no member)."""
+
+    OPERATOR = "operator"
+    CORE_ENTERPRISE = "core_enterprise"
+    SUPPLIER = "supplier"
+    FINANCIER = "financier"
+    AUDITOR = "auditor"
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
+
+
+class CertificateStatus(StrEnum):
+    """The ledger's certificate statuses, by their labels."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    SPLIT = "split"
+    CANCELLED = "cancelled"
+    FINANCED = "financed"
+    SETTLED = "settled"
+    OVERDUE = "overdue"
+
+
+class OperationStatus(StrEnum):
+    SUBMITTED = "submitted"
+    MINED = "mined"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+
+
+EXAMPLE_TENOR = timedelta(days=90)
+OFFER_EXAMPLE_VALIDITY = timedelta(days=7)
+
+
+def _dated_examples(make: Callable[[date], list[dict[str, Any]]]) -> Callable[[dict[str, Any]], None]:
+    """Examples built with the schema, from the ledger's today, so that their dates are valid the day they are read."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["examples"] = make(ledger_today())
+
+    return extra
+
+
 # Inputs
 
 
@@ -159,23 +207,23 @@ class CertificateIssue(Input):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
+        json_schema_extra=_dated_examples(
+            lambda today: [
                 {
                     "to": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
                     "amount": "1000000.00",
-                    "maturity_date": "2027-03-31",
+                    "maturity_date": (today + EXAMPLE_TENOR).isoformat(),
                     "document_hash": "0x" + "ab" * 32,
                     "invoice_number": "INV-2026-0001",
                 },
                 {
                     "to": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
                     "amount": "250000.00",
-                    "maturity_date": "2027-03-31",
+                    "maturity_date": (today + EXAMPLE_TENOR).isoformat(),
                     "document_id": "0x" + "cd" * 32,
                 },
             ]
-        },
+        ),
     )
 
     @model_validator(mode="after")
@@ -226,8 +274,8 @@ class CertificateTransfer(Input):
 class MemberOut(BaseModel):
     address: str
     name: str
-    role: str
-    status: str
+    role: RoleOut
+    status: MemberStatus
 
 
 class MeOut(MemberOut):
@@ -272,7 +320,7 @@ class CertificateOut(BaseModel):
     maturity_date: date
     hops: int
     document_hash: str
-    status: str
+    status: CertificateStatus
     frozen: bool
     child_ids: list[int]
     tx_hash: str
@@ -295,12 +343,39 @@ class WriteResult(BaseModel):
     indexed_block: int
 
 
+class ProblemFieldError(BaseModel):
+    field: str | None = Field(description="The invalid field, dotted (`parts.0.amount`); null for the whole body.")
+    message: str
+
+
+class Problem(BaseModel):
+    """The body of every error: RFC 9457 problem details, with a stable `code`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str
+    status: int = Field(description="The HTTP status.")
+    code: str = Field(description="Stable, machine-readable error code.")
+    detail: str = Field(description="A sentence a person can act on.")
+    field: str | None = Field(default=None, description="The offending field, where there is one.")
+    errors: list[ProblemFieldError] | None = Field(
+        default=None, description="Every invalid field, for `validation_error`."
+    )
+    ledger_error: str | None = Field(default=None, description="The ledger contract's custom error, when it refused.")
+
+
 class OperationOut(BaseModel):
     id: str
     kind: str
-    status: str = Field(description="submitted, mined, confirmed or failed")
-    result: Any = None
-    problem: Any = None
+    status: OperationStatus = Field(
+        description="submitted; mined (its transaction is in a block, `result` shows what is known so far); "
+        "confirmed (with `result`); or failed (with `problem`)"
+    )
+    result: OperationResult | None = Field(
+        default=None, description="The body the write answers when it is not asynchronous."
+    )
+    problem: Problem | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -410,17 +485,17 @@ class OfferCreate(Input):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
+        json_schema_extra=_dated_examples(
+            lambda today: [
                 {
                     "certificate_id": 7,
                     "annual_rate": "0.0385",
                     "day_count": 365,
-                    "expires_at": "2026-07-01T17:00:00Z",
+                    "expires_at": f"{today + OFFER_EXAMPLE_VALIDITY}T17:00:00Z",
                     "recourse": False,
                 }
             ]
-        },
+        ),
     )
 
 
@@ -542,7 +617,7 @@ class ObligationItem(BaseModel):
     holder: str
     holder_name: str | None
     amount: Money
-    status: str
+    status: CertificateStatus
     maturity_date: date
 
 
@@ -659,6 +734,22 @@ class RecourseClaimOut(BaseModel):
     indexed_block: int | None = None
 
 
+# A confirmed operation's `result`: the body its write answers when it is not asynchronous. The most specific
+# first, so that a client trying each in turn settles on the right one.
+OperationResult = (
+    FinancingResult
+    | SettlementOut
+    | OfferOut
+    | PresentmentOut
+    | OverdueOut
+    | RecourseClaimOut
+    | AllowanceOut
+    | TokenMovementOut
+    | WriteResult
+)
+OperationOut.model_rebuild()
+
+
 # Audit: provenance, verification against the chain, documents, the event export
 
 
@@ -677,7 +768,7 @@ class ProvenanceNode(BaseModel):
     holder: Party | None = Field(description="Who holds it now; null once it is retired (split, cancelled, settled).")
     last_holder: Party = Field(description="Who holds it now, or held it last before it was retired.")
     amount: Money
-    status: str = Field(description="pending, active, split, cancelled, financed, settled or overdue")
+    status: CertificateStatus
     hops: int
     frozen: bool
     tx_hash: str = Field(description="The transaction that created it.")

@@ -444,13 +444,13 @@ class GatewayStore:
             row[7],
         )
 
-    def fail_unfinished_operations(self, reason: str) -> int:
-        """Marks operations a previous run left unfinished as failed, with ``reason``."""
+    def fail_unfinished_operations(self, problem: dict[str, Any]) -> int:
+        """Marks operations a previous run left unfinished as failed, with ``problem`` (a problem's body)."""
         with self._transaction() as db:
             cursor = db.execute(
                 "UPDATE operations SET status = 'failed', problem = ?, updated_at = ? "
                 "WHERE status IN ('submitted', 'mined')",
-                (json.dumps({"code": "interrupted", "detail": reason}), time.time()),
+                (json.dumps(problem), time.time()),
             )
             return cursor.rowcount
 

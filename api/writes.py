@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from api.gateway import OPERATOR_ROLE, Caller, Gateway
 from api.problems import Problem, from_library_error
-from api.schemas import CertificateOut, OperationOut, WriteResult
+from api.schemas import CertificateOut, CertificateStatus, OperationOut, OperationStatus, WriteResult
 from api.store import Operation
 from scf_chain.errors import ScfError
 from scf_chain.indexer import CertificateRecord
@@ -49,7 +49,7 @@ def certificate_out(gateway: Gateway, record: CertificateRecord) -> CertificateO
         maturity_date=record.maturity_date,
         hops=record.hops,
         document_hash=record.document_hash,
-        status=record.status,
+        status=CertificateStatus(record.status),
         frozen=record.frozen,
         child_ids=list(record.child_ids),
         tx_hash=record.created_tx,
@@ -62,7 +62,7 @@ def operation_out(operation: Operation) -> OperationOut:
     return OperationOut(
         id=operation.id,
         kind=operation.kind,
-        status=operation.status,
+        status=OperationStatus(operation.status),
         result=operation.result,
         problem=operation.problem,
         created_at=datetime.fromtimestamp(operation.created_at, UTC),

@@ -21,6 +21,7 @@ from api.schemas import (
     CertificateOut,
     CertificatePage,
     CertificateSplitRequest,
+    CertificateStatus,
     CertificateTransfer,
     OperationOut,
     WriteResult,
@@ -105,7 +106,7 @@ def issue_certificate(
 def list_certificates(
     caller: CurrentCaller,
     gateway: GatewayDep,
-    status: Annotated[str | None, Query(pattern="^(pending|active|split|cancelled|financed|settled|overdue)$")] = None,
+    status: CertificateStatus | None = None,
     holder: Annotated[Address | None, Query()] = None,
     obligor: Annotated[Address | None, Query()] = None,
     maturity_from: date | None = None,
@@ -122,7 +123,7 @@ def list_certificates(
 ) -> CertificatePage:
     records, total = gateway.index.certificates(
         party=None if caller.sees_everything else caller.address,
-        status=status,
+        status=None if status is None else status.value,
         holder=holder,
         obligor=obligor,
         maturity_from=maturity_from,

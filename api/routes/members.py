@@ -12,7 +12,17 @@ from api.deps import CurrentCaller, GatewayDep, OperatorCaller, shown_once
 from api.gateway import Caller, Gateway
 from api.problems import Problem, not_found
 from api.responses import WRITE_RESPONSES, problem_responses
-from api.schemas import ApiKeyOut, MemberCreate, MemberCreated, MemberOut, MeOut, WriteResult, parse_address
+from api.schemas import (
+    ApiKeyOut,
+    MemberCreate,
+    MemberCreated,
+    MemberOut,
+    MemberStatus,
+    MeOut,
+    RoleOut,
+    WriteResult,
+    parse_address,
+)
 from api.store import SHOWN_ONCE_FIELD
 from scf_chain.indexer import MemberRecord
 from scf_chain.types import MemberRole
@@ -26,9 +36,8 @@ MemberAddress = Annotated[str, Path(description="The member's address.")]
 
 
 def member_out(record: MemberRecord) -> MemberOut:
-    return MemberOut(
-        address=record.address, name=record.name, role=record.role, status="frozen" if record.frozen else "active"
-    )
+    status = MemberStatus.FROZEN if record.frozen else MemberStatus.ACTIVE
+    return MemberOut(address=record.address, name=record.name, role=RoleOut(record.role), status=status)
 
 
 def visible_member(gateway: Gateway, caller: Caller, address: str) -> MemberRecord:
@@ -49,9 +58,13 @@ def visible_member(gateway: Gateway, caller: Caller, address: str) -> MemberReco
     response_model=MeOut,
     responses=problem_responses(401),
 )
-def me(caller: CurrentCaller) -> MeOut:
+def get_me(caller: CurrentCaller) -> MeOut:
     return MeOut(
-        address=caller.address, name=caller.name, role=caller.role, status="active", ledger_date=ledger_today()
+        address=caller.address,
+        name=caller.name,
+        role=RoleOut(caller.role),
+        status=MemberStatus.ACTIVE,
+        ledger_date=ledger_today(),
     )
 
 
@@ -74,7 +87,9 @@ def create_member(body: MemberCreate, caller: OperatorCaller, gateway: GatewayDe
     result = runtime.ledger.register_member(runtime.operator, address, role, body.name)
     gateway.wait_indexed(result.block_number)
     api_key = gateway.store.create_api_key(address)
-    return MemberCreated(address=address, name=body.name, role=body.role.value, status="active", api_key=api_key)
+    return MemberCreated(
+        address=address, name=body.name, role=RoleOut(body.role.value), status=MemberStatus.ACTIVE, api_key=api_key
+    )
 
 
 @router.get(

@@ -42,6 +42,7 @@ from api.responses import WRITE_RESPONSES, problem_responses
 from api.routes.certificates import CertificateId, visible_certificate
 from api.routes.members import visible_member
 from api.schemas import (
+    CertificateStatus,
     HolderTotal,
     MaturityTotal,
     ObligationItem,
@@ -154,7 +155,7 @@ def get_obligations(
                         holder=c.holder or c.last_holder,
                         holder_name=name(c.holder or c.last_holder),
                         amount=c.face_value,
-                        status=c.status,
+                        status=CertificateStatus(c.status),
                         maturity_date=c.maturity_date,
                     )
                     for c in items
