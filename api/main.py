@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import clock, discounting, overdue
 from api.gateway import Gateway
+from api.json_body import JsonBody
 from api.middleware import RequestGuard
 from api.openapi import install_openapi, operation_id
 from api.problems import install_problem_handlers
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         body_limits={"/v1/documents": upload_limit, "/v1/documents/verify": upload_limit},
     )
+    app.add_middleware(JsonBody)  # curl -d bodies are JSON too
     install_problem_handlers(app)
     routers = (health, members, credit_lines, certificates, balances, financing, settlement, operations, explorer)
     for module in (*routers, provenance, documents, audit, docs):

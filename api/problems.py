@@ -157,7 +157,28 @@ def _sentence(text: str) -> str:
     return text if text.endswith(".") else text + "."
 
 
+def _json_problem(text: str | bytes, position: int, reason: str) -> Problem:
+    """Where a body that is not JSON went wrong, as a person finds it in an editor: line and column, from 1."""
+    before = text[:position]
+    if isinstance(before, bytes):
+        before = before.decode("utf-8", "replace")  # the text before the first byte that is not UTF-8
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return Problem(
+        422,
+        "invalid_json",
+        f"The request body is not valid JSON: {reason} at line {line}, column {column}.",
+        extra={"line": line, "column": column},
+    )
+
+
 def _validation_problem(exc: RequestValidationError) -> Problem:
+    json_errors = [error for error in exc.errors() if error.get("type") == "json_invalid"]
+    if json_errors:
+        loc = json_errors[0].get("loc", ())
+        position = loc[-1] if loc and isinstance(loc[-1], int) else 0
+        reason = (json_errors[0].get("ctx") or {}).get("error") or "JSON decode error"
+        return _json_problem(exc.body if isinstance(exc.body, str) else "", position, str(reason))
     errors = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
@@ -185,6 +206,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, UnicodeDecodeError):  # a JSON body that is not text: malformed JSON too
+            cause = exc.__cause__
+            return _json_problem(cause.object, cause.start, "bytes that are not UTF-8").response()
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = "No such resource." if exc.status_code == 404 else str(exc.detail)
         return Problem(exc.status_code, code, _sentence(detail)).response()

@@ -7,6 +7,7 @@ most two decimals; dates are ISO ``YYYY-MM-DD`` in UTC.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -28,7 +29,14 @@ from pydantic import (
 
 from api.clock import ledger_today
 from scf_chain.errors import InvalidAmount
-from scf_chain.money import CURRENCY, from_minor_units, to_minor_units, to_positive_minor_units
+from scf_chain.money import (
+    AMOUNT_PATTERN,
+    CURRENCY,
+    MAX_MINOR_UNITS,
+    from_minor_units,
+    to_minor_units,
+    to_positive_minor_units,
+)
 
 MAX_TENOR = timedelta(days=365)
 
@@ -37,7 +45,7 @@ def _amount(value: Any) -> Decimal:
     if not isinstance(value, str):
         raise ValueError('must be a decimal string such as "1250.50"')
     try:
-        return from_minor_units(to_positive_minor_units(value.strip()))
+        return from_minor_units(to_positive_minor_units(value))
     except InvalidAmount as exc:
         raise ValueError(str(exc)) from None
 
@@ -46,11 +54,12 @@ def _limit(value: Any) -> Decimal:
     if not isinstance(value, str):
         raise ValueError('must be a decimal string such as "2000000.00"')
     try:
-        minor = to_minor_units(value.strip())
+        minor = to_minor_units(value)
     except InvalidAmount as exc:
         raise ValueError(str(exc)) from None
-    if minor < 0 or minor >= 2**128:
-        raise ValueError("must be zero or more, and within the ledger's range")
+    # The bound of every amount (a face value's, uint64): sums of such amounts stay exact in Decimal arithmetic.
+    if minor > MAX_MINOR_UNITS:
+        raise ValueError(f"{value} is beyond the ledger's largest amount, {from_minor_units(MAX_MINOR_UNITS)}")
     return from_minor_units(minor)
 
 
@@ -90,7 +99,7 @@ def _document_hash(value: Any) -> str:
     return "0x" + digits.lower()
 
 
-_money_schema = WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["1250.50"]})
+_money_schema = WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["1250.50"]})
 Amount = Annotated[
     Decimal, BeforeValidator(_amount), PlainSerializer(lambda v: f"{v:.2f}", return_type=str), _money_schema
 ]
@@ -394,18 +403,18 @@ class Health(BaseModel):
 RATE_DECIMALS = 8
 
 
+RATE_PATTERN = rf"^\d+(\.\d{{1,{RATE_DECIMALS}}})?$"
+_RATE_TEXT = re.compile(r"[0-9]+(?:\.([0-9]+))?")
+
+
 def _rate(value: Any) -> Decimal:
-    if not isinstance(value, str):
+    # Exactly the documented form, like amounts: no exponent, sign, spaces, NaN or Infinity.
+    match = _RATE_TEXT.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         raise ValueError('must be a decimal string such as "0.0385" (3.85% a year)')
-    try:
-        rate = Decimal(value.strip())
-    except ArithmeticError:
-        raise ValueError('must be a decimal string such as "0.0385" (3.85% a year)') from None
-    if not rate.is_finite():
-        raise ValueError("must be a finite rate")
-    units = rate.scaleb(RATE_DECIMALS)
-    if units != units.to_integral_value():
+    if len(match[1] or "") > RATE_DECIMALS:
         raise ValueError(f"has more than {RATE_DECIMALS} decimal places")
+    rate = Decimal(value)  # exact: from text, no arithmetic
     if not 0 <= rate <= 1:
         raise ValueError("must be between 0 and 1 (100% a year)")
     return rate
@@ -428,7 +437,7 @@ AnnualRate = Annotated[
     Decimal,
     BeforeValidator(_rate),
     PlainSerializer(format_rate, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,8})?$", "examples": ["0.0385"]}),
+    WithJsonSchema({"type": "string", "pattern": RATE_PATTERN, "examples": ["0.0385"]}),
 ]
 # The same, in responses: a rate the gateway computed or stored, shown as a plain decimal string.
 Rate = Annotated[

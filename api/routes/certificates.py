@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from api.deps import CurrentCaller, GatewayDep, OperatorCaller, require_role
 from api.documents import document_to_anchor
 from api.gateway import Caller, Gateway
-from api.problems import not_found
+from api.problems import Problem, not_found
 from api.responses import WRITE_RESPONSES, problem_responses
 from api.schemas import (
     Address,
@@ -119,7 +119,8 @@ def list_certificates(
         bool, Query(description="Only issued certificates (the roots of their trees), not the parts split from them.")
     ] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded so that no offset overflows the index's 64-bit integers.
+    offset: Annotated[int, Query(ge=0, le=2**40 - 1)] = 0,
 ) -> CertificatePage:
     records, total = gateway.index.certificates(
         party=None if caller.sees_everything else caller.address,
@@ -258,6 +259,7 @@ def transfer_certificate(
 def freeze_certificate(
     certificate_id: CertificateId, caller: OperatorCaller, gateway: GatewayDep, request: Request
 ) -> JSONResponse:
+    _refuse_unchanged_freeze(gateway, caller, certificate_id, frozen=True)
     # signer_for gives the operator's key to the operator.
     return _change_certificate(
         gateway, caller, request, certificate_id, "freeze", gateway.runtime.ledger.freeze_certificate
@@ -273,7 +275,19 @@ def freeze_certificate(
 def unfreeze_certificate(
     certificate_id: CertificateId, caller: OperatorCaller, gateway: GatewayDep, request: Request
 ) -> JSONResponse:
+    _refuse_unchanged_freeze(gateway, caller, certificate_id, frozen=False)
     # signer_for gives the operator's key to the operator.
     return _change_certificate(
         gateway, caller, request, certificate_id, "unfreeze", gateway.runtime.ledger.unfreeze_certificate
     )
+
+
+def _refuse_unchanged_freeze(gateway: Gateway, caller: Caller, certificate_id: int, *, frozen: bool) -> None:
+    """409 and no transaction when the certificate is already as asked; judged by the ledger, not the index."""
+    visible_certificate(gateway, caller, certificate_id)
+    if gateway.runtime.ledger.certificate(certificate_id).frozen == frozen:
+        if frozen:
+            raise Problem(
+                409, "certificate_already_frozen", f"Certificate {certificate_id} is frozen already; nothing was sent."
+            )
+        raise Problem(409, "certificate_not_frozen", f"Certificate {certificate_id} is not frozen; nothing was sent.")

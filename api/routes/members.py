@@ -119,6 +119,11 @@ def get_member(address: MemberAddress, caller: CurrentCaller, gateway: GatewayDe
 def _set_frozen(gateway: Gateway, caller: Caller, address: str, frozen: bool) -> JSONResponse:
     record = visible_member(gateway, caller, address)
     runtime = gateway.runtime
+    # Judged by the ledger itself, not the index: a change that changes nothing sends no transaction.
+    if runtime.ledger.member(record.address).frozen == frozen:
+        if frozen:
+            raise Problem(409, "member_already_frozen", f"{record.name} is frozen already; nothing was sent.")
+        raise Problem(409, "member_not_frozen", f"{record.name} is not frozen; nothing was sent.")
     change = runtime.ledger.freeze_member if frozen else runtime.ledger.unfreeze_member
     result = change(runtime.operator, record.address)
     indexed_block = gateway.wait_indexed(result.block_number)
