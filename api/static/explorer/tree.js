@@ -107,6 +107,14 @@ export class TreeView {
       this.viewport,
     );
     this.wirePanAndZoom();
+    // A panel that changes size (the window resized, the layout reflowed) keeps the selection in sight.
+    this.seen = { width: 0, height: 0 };
+    new ResizeObserver(() => {
+      const { width, height } = this.size();
+      if (!this.model || (width === this.seen.width && height === this.seen.height)) return;
+      this.seen = { width, height };
+      this.centreOn(this.focusId);
+    }).observe(frame);
   }
 
   // A new tree, with ``focusId`` selected and centred.
@@ -122,10 +130,7 @@ export class TreeView {
     this.focusId = entry.id;
     this.draw();
     this.centreOn(entry.id);
-  }
-
-  has(id) {
-    return Boolean(this.model && this.model.byId.has(id));
+    this.seen = this.size();
   }
 
   // Selects a certificate of the tree and brings it to the centre, opening the way to it.
