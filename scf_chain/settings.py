@@ -162,8 +162,7 @@ PRIVATE_FILE_MODE = 0o600
 def private_dir(path: Path) -> Path:
     """``path`` as a folder only this user may open, created (with its parents) if missing."""
     path.mkdir(parents=True, exist_ok=True)
-    if stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR_MODE:
-        path.chmod(PRIVATE_DIR_MODE)
+    _restrict(path, PRIVATE_DIR_MODE)
     return path
 
 
