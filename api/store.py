@@ -285,6 +285,7 @@ class GatewayStore:
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.executescript(SCHEMA)
         self._lock = threading.RLock()
+        self._redact_stored_secrets()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -746,6 +747,9 @@ class SqliteJournal:
                 "VALUES (?, ?, ?, ?, 'signed', ?)",
                 (send.tx_hash, send.sender, send.nonce, send.raw, time.time()),
             )
+        signed = _signed_in_request.get()
+        if signed is not None:
+            signed.append(send.tx_hash)
 
     def unconfirmed(self, sender: str) -> list[SignedSend]:
         rows = self._store._query(
@@ -760,9 +764,6 @@ class SqliteJournal:
                 "UPDATE journal SET status = ?, block_number = ? WHERE tx_hash = ?",
                 ("mined" if success else "reverted", block_number, tx_hash),
             )
-        signed = _signed_in_request.get()
-        if signed is not None:
-            signed.append(send.tx_hash)
 
     def senders_with_unconfirmed(self) -> list[str]:
         return [row[0] for row in self._store._query("SELECT DISTINCT sender FROM journal WHERE status = 'signed'")]

@@ -72,7 +72,8 @@ def get_me(caller: CurrentCaller) -> MeOut:
     "/v1/members",
     summary="Onboard a member (operator)",
     description="Registers a member on the ledger with one role. Without an address the gateway generates the "
-    "member's signing key and keeps it encrypted. The response carries the member's API key, shown this once.",
+    "member's signing key and keeps it encrypted. The response carries the member's API key, shown this once: "
+    "a replay under the same Idempotency-Key answers without it.",
     status_code=201,
     response_model=MemberCreated,
     responses=WRITE_RESPONSES,
@@ -147,7 +148,8 @@ def unfreeze_member(address: MemberAddress, caller: OperatorCaller, gateway: Gat
 @router.post(
     "/v1/members/{address}/api-keys",
     summary="Rotate a member's API key (operator)",
-    description="Issues a new API key for the member and revokes its previous ones. The key is shown this once.",
+    description="Issues a new API key for the member and revokes its previous ones at once. The key is shown this "
+    "once: a replay under the same Idempotency-Key answers without it.",
     status_code=201,
     response_model=ApiKeyOut,
     responses=WRITE_RESPONSES,
