@@ -42,7 +42,7 @@ IDEMPOTENCY_KEY = {
     "description": "Any unique string (1 to 255 printable characters). A repeat with the same key and body gets "
     "the first response again and sends no new transaction; the same key with another body gets 409. A request "
     "refused before it did anything does not use the key up.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH, "pattern": "^[ -~]+$"},
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH},
     "example": "pay-0001",
 }
 PREFER = {

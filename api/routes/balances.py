@@ -44,7 +44,7 @@ def _movement(status: int) -> dict[int | str, dict[str, Any]]:
     description="What the caller holds in settlement tokens (CNY) and what the settlement desk may still draw. "
     "The operator and auditors may ask for any member with `member`.",
     response_model=BalanceOut,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 503),
 )
 def get_balance(
     caller: CurrentCaller,

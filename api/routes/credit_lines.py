@@ -41,7 +41,7 @@ def set_credit_limit(
     summary="Read a credit line",
     description="The operator, auditors and the obligor itself see its limit, outstanding and available credit.",
     response_model=CreditLineOut,
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 503),
 )
 def get_credit_line(obligor: Obligor, caller: CurrentCaller, gateway: GatewayDep) -> CreditLineOut:
     record = visible_member(gateway, caller, obligor)

@@ -408,7 +408,7 @@ def create_offer(body: OfferCreate, caller: Financier, gateway: GatewayDep, requ
     "all. Anyone else gets the same 404 as for a missing certificate. Prices are the desk's, for acceptance today, "
     "and each open offer says whether its financier's balance and allowance cover the price today (`funded`).",
     response_model=list[OfferOut],
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 503),
 )
 def list_offers(certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep) -> list[OfferOut]:
     record = gateway.index.certificate(certificate_id)
@@ -433,7 +433,7 @@ def list_offers(certificate_id: CertificateId, caller: CurrentCaller, gateway: G
     summary="Read an offer",
     description="Visible to its financier, to the holder it was made to, to auditors and the operator.",
     response_model=OfferOut,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 503),
 )
 def get_offer(offer_id: OfferId, caller: CurrentCaller, gateway: GatewayDep) -> OfferOut:
     return offer_out(gateway, _visible_offer(gateway, caller, offer_id), ledger_now())

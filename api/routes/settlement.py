@@ -104,7 +104,7 @@ def _owed(gateway: Gateway, obligor: str) -> list[CertificateRecord]:
     "date (with the issuances to settle) and by holder, with totals, the caller's token balance and its "
     "allowance to the settlement desk. The operator and auditors name an obligor with `obligor`.",
     response_model=ObligationsOut,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 def get_obligations(
     caller: ObligationsReader,
@@ -457,7 +457,7 @@ def record_recourse_claim(
     description="The claim recorded on a certificate financed with recourse (at most one): its seller, financier, "
     "amount and status (recorded or paid). Empty when none was recorded.",
     response_model=list[RecourseClaimOut],
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 503),
 )
 def list_recourse_claims(
     certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep

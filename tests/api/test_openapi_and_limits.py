@@ -1,6 +1,7 @@
 """The published schema documents every operation for people and code generators, and rate limits answer 429."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from api.ratelimit import RateLimiter
 from scf_chain.types import CertificateStatus
-from tests.api.conftest import Api, GatewayProcess
+from tests.api.conftest import Api, ApiMember, GatewayProcess
 
 PROBLEM_REF = "#/components/schemas/Problem"
 
@@ -228,3 +229,39 @@ def test_an_interrupted_operation_reads_as_a_typed_problem(gateway: GatewayProce
         assert problem["type"] and problem["title"] and problem["detail"].endswith(".")
     finally:
         second.stop()
+
+
+def test_reads_with_the_chain_down_answer_only_documented_statuses(
+    gateway: GatewayProcess, schema: dict[str, Any], issued: Callable[..., tuple[ApiMember, ApiMember, dict]]
+) -> None:
+    # Before, the reads that ask the chain (credit line, balance, obligations, offers, recourse) answered an
+    # undocumented 503.
+    core, supplier, certificate = issued()
+    one = certificate["id"]
+    reads = [
+        (core.api, "/v1/credit-lines/{obligor}", f"/v1/credit-lines/{core.address}"),
+        (supplier.api, "/v1/balances", "/v1/balances"),
+        (core.api, "/v1/obligations", "/v1/obligations"),
+        (supplier.api, "/v1/certificates/{certificate_id}/offers", f"/v1/certificates/{one}/offers"),
+        (supplier.api, "/v1/certificates/{certificate_id}/recourse-claims", f"/v1/certificates/{one}/recourse-claims"),
+        (supplier.api, "/v1/certificates/{certificate_id}", f"/v1/certificates/{one}"),
+        (supplier.api, "/v1/certificates/{certificate_id}/provenance", f"/v1/certificates/{one}/provenance"),
+        (supplier.api, "/v1/certificates/{certificate_id}/verify", f"/v1/certificates/{one}/verify"),
+        (core.api, "/v1/settlements/{root_id}", f"/v1/settlements/{certificate['root_id']}"),
+        (supplier.api, "/v1/me", "/v1/me"),
+    ]
+    answered: dict[str, int] = {}
+    gateway.chain.stop()
+    try:
+        for api, template, url in reads:
+            response = api.get(url)
+            answered[template] = response.status_code
+            if response.status_code == 503:
+                assert response.json()["code"] == "chain_unavailable"
+                assert int(response.headers["retry-after"]) > 0
+    finally:
+        gateway.chain.start()
+    assert core.api.get("/readyz").status_code == 200
+    assert answered["/v1/credit-lines/{obligor}"] == 503
+    for template, status in answered.items():
+        assert str(status) in schema["paths"][template]["get"]["responses"], (template, status)
