@@ -875,5 +875,10 @@ def run(
             console.print(f"local chain stopped; its state is saved in {started.state_path}")
 
 
+# Cash, financing and settlement: deposit, withdraw, balance, offer, settle (they use the helpers above).
+from scf_chain.cli_financing import register as _register_financing  # noqa: E402
+
+_register_financing(app)
+
 if __name__ == "__main__":
     main()

@@ -58,9 +58,9 @@ from api.schemas import (
     SettlementStatusOut,
 )
 from api.writes import Report, respond, signer_for
-from scf_chain.client import MAX_BATCH
 from scf_chain.indexer import CertificateRecord
-from scf_chain.types import RecourseClaimStatus, SettlementResult
+from scf_chain.settlement import IssuanceSettlement, plan_settlement, settle_issuance
+from scf_chain.types import RecourseClaimStatus
 
 router = APIRouter(tags=["settlement"])
 
@@ -273,39 +273,32 @@ def create_settlement(
                 indexed_block=indexed_block,
             )
 
+        def progress(so_far: IssuanceSettlement) -> None:
+            nonlocal approval
+            approval = so_far.approval.tx_hash if so_far.approval else None
+            result = so_far.batches[-1]
+            batches.append(
+                SettlementBatch(
+                    tx_hash=result.tx_hash,
+                    block_number=result.block_number,
+                    certificates_settled=len(result.payments),
+                    paid=result.total,
+                )
+            )
+            payments.extend(
+                Payment(certificate_id=i, holder=holder, amount=amount, late=late)
+                for i, holder, amount, late in result.payments
+            )
+            report(summary(indexed_block, final=False))
+
         with member_lock(caller.address):
             indexed_block = overdue.catch_up(gateway)
             unsettled = overdue.unsettled(overdue.leaves(gateway, root.id))
-            # The ledger refuses a whole batch for one frozen certificate or holder: those wait, the rest are paid.
+            # The saga is the library's, shared with `scf settle`: checks, balance, approval, the desk's batches.
             frozen_members = {m.address for m in gateway.index.members() if m.frozen}
-            withheld = {c.id for c in unsettled if c.frozen or c.holder in frozen_members}
-            skipped = sorted(withheld)
-            payable = [c for c in unsettled if c.id not in withheld]
-            ids = [c.id for c in payable]
-            # The ledger's own checks first (maturity, obligor, statuses), before any approval is sent.
-            check_call(
-                ledger, caller.address, ledger.desk.functions.settle(root.id, ids[:MAX_BATCH]), ignore=ALLOWANCE_ERRORS
-            )
-            needed = sum((c.face_value for c in payable), Decimal("0.00"))
-            if payable:
-                require_balance(ledger, caller.address, needed)
-                approved = top_up_allowance(ledger, signer, needed)
-                approval = approved.tx_hash if approved else None
-            for start in range(0, len(ids), MAX_BATCH):
-                result: SettlementResult = ledger.settle(signer, root.id, ids[start : start + MAX_BATCH])
-                batches.append(
-                    SettlementBatch(
-                        tx_hash=result.tx_hash,
-                        block_number=result.block_number,
-                        certificates_settled=len(result.payments),
-                        paid=result.total,
-                    )
-                )
-                payments.extend(
-                    Payment(certificate_id=i, holder=holder, amount=amount, late=late)
-                    for i, holder, amount, late in result.payments
-                )
-                report(summary(indexed_block, final=False))
+            plan = plan_settlement(root.id, unsettled, frozen_members)
+            skipped = list(plan.withheld)
+            settle_issuance(ledger, signer, plan, on_batch=progress)
             if batches:
                 indexed_block = gateway.wait_indexed(batches[-1].block_number)
         return summary(indexed_block, final=True)
