@@ -37,6 +37,11 @@ CHAIN_RETRY_AFTER_S = 5
 LEDGER_ERROR_STATUS: dict[str, int] = {
     "credit_line_exceeded": 409,
     "document_already_used": 409,
+    "invoice_already_used": 409,
+    "empty_invoice_number": 422,
+    "member_name_taken": 409,
+    "transfer_to_holder": 422,
+    "transfer_to_obligor": 422,
     "split_sum_mismatch": 422,
     "invalid_part_count": 422,
     "zero_part_amount": 422,

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from api.clock import ledger_today
+from api.clock import ledger_max_tenor_days, ledger_today
 from scf_chain.errors import InvalidAmount
 from scf_chain.money import (
     AMOUNT_PATTERN,
@@ -37,8 +37,6 @@ from scf_chain.money import (
     to_minor_units,
     to_positive_minor_units,
 )
-
-MAX_TENOR = timedelta(days=365)
 
 
 def _amount(value: Any) -> Decimal:
@@ -86,8 +84,9 @@ def _maturity(value: Any) -> date:
     today = ledger_today()
     if value < today:
         raise ValueError(f"{value} is in the past (today is {today}, UTC, by the ledger's clock)")
-    if value > today + MAX_TENOR:
-        raise ValueError(f"{value} is more than a year ahead; the latest is {today + MAX_TENOR}")
+    tenor = ledger_max_tenor_days()
+    if tenor is not None and value > today + timedelta(days=tenor):
+        raise ValueError(f"{value} is more than {tenor} days ahead; the latest is {today + timedelta(days=tenor)}")
     return value
 
 
@@ -212,7 +211,13 @@ class CertificateIssue(Input):
         description="The `document_hash` of a document you uploaded to `POST /v1/documents`, to anchor it. "
         "Give this or `document_hash`.",
     )
-    invoice_number: str | None = Field(default=None, max_length=100)
+    invoice_number: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"\S",
+        description="The invoice's number. The obligor may issue against it once (again only after that issuance "
+        "was cancelled or rejected), compared without case or extra spaces; the ledger keeps only its hash.",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -230,6 +235,7 @@ class CertificateIssue(Input):
                     "amount": "250000.00",
                     "maturity_date": (today + EXAMPLE_TENOR).isoformat(),
                     "document_id": "0x" + "cd" * 32,
+                    "invoice_number": "INV-2026-0002",
                 },
             ]
         ),

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {CreditLines} from "./CreditLines.sol";
 import {MemberRegistry} from "./MemberRegistry.sol";
 
@@ -25,7 +26,7 @@ import {MemberRegistry} from "./MemberRegistry.sol";
  * which certificates were financed, settled or handed back on recourse.
  *
  * Amounts are integers in minor units (1 = CNY 0.01). Dates are days since
- * 1970-01-01 UTC.
+ * 1970-01-01 UTC. Invoice numbers are kept only as the hash of their normalised form.
  */
 contract CertificateLedger is ERC721, CreditLines {
     enum CertificateStatus {
@@ -105,6 +106,9 @@ contract CertificateLedger is ERC721, CreditLines {
     mapping(uint256 rootId => bytes32) private _documentOf;
     mapping(bytes32 documentHash => Issuance) private _issuances;
     mapping(uint256 rootId => uint256) private _settledAmounts;
+    mapping(address obligor => mapping(bytes32 invoiceKey => uint256 rootId)) private _invoices;
+    // Where the gateway shows a certificate; the id is appended. Nothing of the business is on chain in clear.
+    string private _tokenURIBase;
     // Packed in one slot, read once by every issuance and movement.
     uint40 private _nextId = 1;
     uint16 private _maxHops;
@@ -138,6 +142,7 @@ contract CertificateLedger is ERC721, CreditLines {
     event CertificateFrozen(uint256 indexed id);
     event CertificateUnfrozen(uint256 indexed id);
     event HopLimitSet(uint256 maxHops);
+    event TokenURIBaseSet(string tokenURIBase);
     event Paused(address account);
     event Unpaused(address account);
 
@@ -160,7 +165,8 @@ contract CertificateLedger is ERC721, CreditLines {
 
     /**
      * @notice Issues a certificate of `faceValue` to supplier `holder`, payable by the
-     * caller on `maturityDay`, against the document whose hash is `documentHash`.
+     * caller on `maturityDay`, against the document whose hash is `documentHash` and
+     * the invoice whose normalised number hashes to `invoiceKey`.
      * The certificate is pending until the holder accepts it.
      *
      * Emits a {CertificateIssued} event.
@@ -169,13 +175,15 @@ contract CertificateLedger is ERC721, CreditLines {
      * - the caller is an active core enterprise and `holder` an active supplier;
      * - `faceValue` is positive and within the caller's available credit;
      * - `maturityDay` is between today and one year from today;
-     * - `documentHash` has never backed an issuance.
+     * - `documentHash` has never backed an issuance;
+     * - `invoiceKey` is not zero and backs no issuance of the caller but a cancelled or rejected one.
      */
     function issue(
         address holder,
         uint256 faceValue,
         uint256 maturityDay,
-        bytes32 documentHash
+        bytes32 documentHash,
+        bytes32 invoiceKey
     ) external whenNotPaused returns (uint256 id) {
         _requireActiveMember(msg.sender, MemberRole.CoreEnterprise);
         _requireActiveMember(holder, MemberRole.Supplier);
@@ -187,10 +195,12 @@ contract CertificateLedger is ERC721, CreditLines {
         if (documentHash == bytes32(0)) revert EmptyDocumentHash();
         uint256 usedBy = _issuances[documentHash].rootId;
         if (usedBy != 0) revert DocumentAlreadyUsed(documentHash, usedBy);
+        _claimInvoice(invoiceKey);
         _drawCredit(msg.sender, faceValue);
 
         id = _nextId;
         _nextId = uint40(id + 1);
+        _invoices[msg.sender][invoiceKey] = id;
         _issuances[documentHash] = Issuance({
             obligor: msg.sender,
             maturityDay: uint32(maturityDay),
@@ -309,6 +319,7 @@ contract CertificateLedger is ERC721, CreditLines {
         Certificate memory parent = _requireMovable(id, msg.sender);
         if (amount == 0) revert ZeroPartAmount(1);
         if (amount >= parent.faceValue) revert PartNotLessThanFace(id, parent.faceValue, amount);
+        if (to == msg.sender) revert TransferToHolder(id, to);
         return _splitOff(id, parent, msg.sender, to, amount);
     }
 
@@ -496,6 +507,17 @@ contract CertificateLedger is ERC721, CreditLines {
     }
 
     /**
+     * @notice Sets where {tokenURI} points: the gateway's certificate address, to which
+     * the id is appended (for example `https://gateway.example/v1/certificates/`).
+     *
+     * Emits a {TokenURIBaseSet} event.
+     */
+    function setTokenURIBase(string calldata tokenURIBase) external onlyRole(OPERATOR_ROLE) {
+        _tokenURIBase = tokenURIBase;
+        emit TokenURIBaseSet(tokenURIBase);
+    }
+
+    /**
      * @notice Stops every issuance and movement on the ledger.
      *
      * Emits a {Paused} event.
@@ -572,6 +594,11 @@ contract CertificateLedger is ERC721, CreditLines {
         return _issuances[documentHash].rootId;
     }
 
+    /// @notice The root id of the issuance `obligor` made against the invoice of `invoiceKey`, or 0 if none.
+    function issuanceOfInvoice(address obligor, bytes32 invoiceKey) external view returns (uint256 rootId) {
+        return _invoices[obligor][invoiceKey];
+    }
+
     /// @notice The id the next certificate will get.
     function nextCertificateId() external view returns (uint256) {
         return _nextId;
@@ -598,6 +625,15 @@ contract CertificateLedger is ERC721, CreditLines {
         return _maxHops;
     }
 
+    /**
+     * @notice Where the gateway shows certificate `tokenId`, retired ones included; it
+     * answers only members who may see the certificate.
+     */
+    function tokenURI(uint256 tokenId) public view override returns (string memory) {
+        _requireExists(tokenId);
+        return string.concat(_tokenURIBase, Strings.toString(tokenId));
+    }
+
     /// @inheritdoc ERC721
     function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
         return super.supportsInterface(interfaceId);
@@ -610,24 +646,29 @@ contract CertificateLedger is ERC721, CreditLines {
      *
      * Requirements:
      * - the ledger is not paused;
-     * - a receiver is an active member that may hold certificates;
-     * - for a transfer between holders: the sender, and any approved caller, are active
-     *   members, the certificate is active and not frozen, and the hop limit holds.
+     * - a receiver is an active member that may hold certificates, and not the certificate's obligor;
+     * - for a transfer between holders: the receiver is not the sender; the sender, and any
+     *   approved caller, are active members that may hold certificates; the certificate is
+     *   active and not frozen, and the hop limit holds.
      */
     function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
         _requireNotPaused();
         Certificate storage cert = _certificates[tokenId];
         from = _ownerOf(tokenId);
         uint32 toIndex;
-        if (to != address(0)) toIndex = _requireEligibleHolder(to).index;
+        if (to != address(0)) {
+            toIndex = _requireEligibleHolder(to).index;
+            if (to == _obligorOf(cert.rootId)) revert TransferToObligor(tokenId, to);
+        }
         if (from != address(0) && to != address(0)) {
+            if (to == from) revert TransferToHolder(tokenId, to);
             _requireActive(from);
-            if (auth != address(0) && auth != from) _requireActive(auth);
+            if (auth != address(0) && auth != from) _requireEligibleHolder(auth);
             if (cert.status != CertificateStatus.Active) {
                 revert CertificateWrongStatus(tokenId, uint8(cert.status), uint8(CertificateStatus.Active));
             }
             if (cert.frozen) revert CertificateIsFrozen(tokenId);
-            if (to != from) cert.hops = _nextHops(tokenId, cert.hops);
+            cert.hops = _nextHops(tokenId, cert.hops);
         }
         if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
         _record(from, to, toIndex, tokenId, cert);
@@ -655,6 +696,18 @@ contract CertificateLedger is ERC721, CreditLines {
             cert.holderIndex = toIndex;
         }
         emit Transfer(from, to, tokenId);
+    }
+
+    /// @dev Approves only members who may hold certificates; clearing an approval is always allowed.
+    function _approve(address to, uint256 tokenId, address auth, bool emitEvent) internal override {
+        if (to != address(0)) _requireEligibleHolder(to);
+        super._approve(to, tokenId, auth, emitEvent);
+    }
+
+    /// @dev Makes only members who may hold certificates operators of a holder's certificates.
+    function _setApprovalForAll(address owner, address operator, bool approved) internal override {
+        if (approved) _requireEligibleHolder(operator);
+        super._setApprovalForAll(owner, operator, approved);
     }
 
     /// @dev The holder of a live certificate; the zero address for a retired or unknown one.
@@ -807,12 +860,29 @@ contract CertificateLedger is ERC721, CreditLines {
         _releaseCredit(_obligorOf(cert.rootId), cert.faceValue);
     }
 
-    /// @dev The hop count after one more hop from `hops`, within the penetration limit.
+    /**
+     * @dev The hop count after one more hop from `hops`, within the penetration limit.
+     * Without a limit the counter's own range is the limit: a hop beyond it is refused
+     * rather than counted wrong, since the count is what auditors read.
+     */
     function _nextHops(uint256 id, uint16 hops) private view returns (uint16) {
         uint256 limit = _maxHops;
+        if (limit == 0) limit = type(uint16).max;
         uint256 next = uint256(hops) + 1;
-        if (limit != 0 && next > limit) revert HopLimitExceeded(id, next, limit);
+        if (next > limit) revert HopLimitExceeded(id, next, limit);
         return uint16(next);
+    }
+
+    /**
+     * @dev Reverts unless the caller may issue against the invoice of `invoiceKey`: it has
+     * none, or only a cancelled or rejected one, whose invoice may be issued again.
+     */
+    function _claimInvoice(bytes32 invoiceKey) private view {
+        if (invoiceKey == bytes32(0)) revert EmptyInvoiceNumber();
+        uint256 usedBy = _invoices[msg.sender][invoiceKey];
+        if (usedBy != 0 && _certificates[usedBy].status != CertificateStatus.Cancelled) {
+            revert InvoiceAlreadyUsed(msg.sender, invoiceKey, usedBy);
+        }
     }
 
     /// @dev Reverts unless `holder` may move certificate `id`; returns the certificate.

@@ -31,6 +31,8 @@ abstract contract MemberRegistry is AccessControl, ILedgerErrors {
     mapping(address account => Member) private _members;
     mapping(uint256 index => address) private _memberAddresses;
     mapping(address account => string) private _memberNames;
+    // Keyed by the name with ASCII letters in lower case, so that "ACME" cannot join beside "Acme".
+    mapping(bytes32 nameKey => address) private _membersByName;
     uint32 private _memberCount;
 
     event MemberRegistered(address indexed account, MemberRole indexed role, string name);
@@ -49,18 +51,26 @@ abstract contract MemberRegistry is AccessControl, ILedgerErrors {
      *
      * Requirements:
      * - the caller holds `OPERATOR_ROLE`;
-     * - `account` is not the zero address and is not registered yet;
-     * - `role` is not `None`, and `name` is not empty.
+     * - `account` is not the zero address, a contract (the ledger, its desk, its token) or
+     *   an operator or admin, and is not registered yet;
+     * - `role` is not `None`, and `name` is not empty and not another member's name.
      */
     function registerMember(address account, MemberRole role, string calldata name) external onlyRole(OPERATOR_ROLE) {
-        if (account == address(0)) revert InvalidMemberAddress(account);
+        // A member's keys can be frozen and rotated; the operator's and the contracts' must never be.
+        if (account == address(0) || account.code.length != 0 || _isOperator(account)) {
+            revert InvalidMemberAddress(account);
+        }
         if (_members[account].role != MemberRole.None) revert MemberAlreadyRegistered(account);
         if (role == MemberRole.None) revert WrongMemberRole(account, uint8(MemberRole.Supplier), uint8(role));
         if (bytes(name).length == 0) revert EmptyMemberName();
+        bytes32 nameKey = _nameKey(name);
+        address namedMember = _membersByName[nameKey];
+        if (namedMember != address(0)) revert MemberNameTaken(_memberNames[namedMember], namedMember);
         uint32 index = ++_memberCount;
         _members[account] = Member({role: role, frozen: false, index: index});
         _memberAddresses[index] = account;
         _memberNames[account] = name;
+        _membersByName[nameKey] = account;
         emit MemberRegistered(account, role, name);
     }
 
@@ -123,6 +133,15 @@ abstract contract MemberRegistry is AccessControl, ILedgerErrors {
         if (record.role == MemberRole.Auditor) revert ReceiverNotEligible(account);
     }
 
+    /**
+     * @dev Grants `role` to `account`, never to a member: an operator that were also a
+     * member could be frozen, or its keys rotated, as one.
+     */
+    function _grantRole(bytes32 role, address account) internal virtual override returns (bool) {
+        if (_members[account].role != MemberRole.None) revert MemberCannotHoldRole(account, role);
+        return super._grantRole(role, account);
+    }
+
     /// @dev The address of the member numbered `index`; the zero address for 0.
     function _memberAt(uint256 index) internal view returns (address) {
         return _memberAddresses[index];
@@ -131,6 +150,20 @@ abstract contract MemberRegistry is AccessControl, ILedgerErrors {
     /// @dev The member role of `account`; `None` for a non-member.
     function _roleOf(address account) internal view returns (MemberRole) {
         return _members[account].role;
+    }
+
+    function _isOperator(address account) private view returns (bool) {
+        return hasRole(OPERATOR_ROLE, account) || hasRole(DEFAULT_ADMIN_ROLE, account);
+    }
+
+    /// @dev The key names are unique by: `name` with its ASCII letters in lower case.
+    function _nameKey(string calldata name) private pure returns (bytes32) {
+        bytes memory folded = bytes(name);
+        for (uint256 i = 0; i < folded.length; ++i) {
+            bytes1 letter = folded[i];
+            if (letter >= "A" && letter <= "Z") folded[i] = bytes1(uint8(letter) + 32);
+        }
+        return keccak256(folded);
     }
 
     function _requireRegistered(address account) private view {

@@ -537,6 +537,9 @@ def cert_issue(
     holder: Annotated[str, typer.Option("--to", help="The supplier who receives the certificate.")],
     amount: Annotated[str, typer.Option("--amount", help="Face value in CNY, at most two decimals.")],
     maturity: Annotated[str, typer.Option("--maturity", help="Maturity date, YYYY-MM-DD (UTC).")],
+    invoice_number: Annotated[
+        str, typer.Option("--invoice", help="The invoice's number; an obligor issues against it once.")
+    ],
     document_hash: Annotated[
         str | None, typer.Option("--document-hash", help="SHA-256 of the invoice or contract, 0x-prefixed.")
     ] = None,
@@ -559,7 +562,7 @@ def cert_issue(
     directory = Directory(runtime)
     signer = directory.signer(obligor)
     to = directory.address(holder)
-    result = runtime.ledger.issue(signer, to, face_value, maturity_date, anchor)
+    result = runtime.ledger.issue(signer, to, face_value, maturity_date, anchor, invoice_number=invoice_number)
     _console().print(
         f"issued certificate #{result.certificate_id}: {_money(face_value)} from "
         f"{directory.name(signer.address)} to {directory.name(to)}, maturing {maturity_date}, "

@@ -7,6 +7,7 @@ with the transaction hash. Reverts come back as the exceptions of
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -66,6 +67,22 @@ def document_hash_bytes(document_hash: str | bytes) -> bytes:
     if len(raw) != 32:
         raise ScfError("a document hash is 32 bytes (64 hex digits)")
     return raw
+
+
+def normalise_invoice_number(invoice_number: str) -> str:
+    """The form an invoice number is compared in: Unicode-compatible, trimmed, single spaces, case folded.
+
+    So that ``"INV-2026-0001"`` and ``" inv-2026-0001 "`` are one invoice, whoever typed them.
+    """
+    normalised = " ".join(unicodedata.normalize("NFKC", invoice_number).split()).casefold()
+    if not normalised:
+        raise ScfError("an issuance needs the number of the invoice it is issued against")
+    return normalised
+
+
+def invoice_key(invoice_number: str) -> bytes:
+    """What the ledger keeps of an invoice number: the hash of its normalised form, never the number itself."""
+    return keccak(text=normalise_invoice_number(invoice_number))
 
 
 class LedgerClient:
@@ -168,12 +185,20 @@ class LedgerClient:
         amount: Decimal | str,
         maturity: date,
         document_hash: str | bytes,
+        *,
+        invoice_number: str,
     ) -> IssueResult:
+        """Issues a certificate against one invoice: its document's hash and its number.
+
+        ``obligor`` may issue against an invoice number once (again only after that issuance was
+        cancelled or rejected); the ledger keeps the number's :func:`invoice_key`, not the number.
+        """
         call = self.contract.functions.issue(
             to_checksum_address(holder),
             to_positive_minor_units(amount),
             to_day(maturity),
             document_hash_bytes(document_hash),
+            invoice_key(invoice_number),
         )
         receipt = self._transact(obligor, call)
         (event,) = self.contract.events.CertificateIssued().process_receipt(receipt, errors=DISCARD)
@@ -222,6 +247,10 @@ class LedgerClient:
 
     def unfreeze_certificate(self, operator: LocalAccount, certificate_id: int) -> TxResult:
         return self._result(self._transact(operator, self.contract.functions.unfreezeCertificate(certificate_id)))
+
+    def set_token_uri_base(self, operator: LocalAccount, base: str) -> TxResult:
+        """Points every certificate's ``tokenURI`` at ``base`` + its id: where the gateway shows it."""
+        return self._result(self._transact(operator, self.contract.functions.setTokenURIBase(base)))
 
     def set_max_hops(self, operator: LocalAccount, max_hops: int) -> TxResult:
         return self._result(self._transact(operator, self.contract.functions.setMaxHops(max_hops)))
@@ -302,6 +331,15 @@ class LedgerClient:
     def issuance_of(self, document_hash: str | bytes) -> int | None:
         root = self.contract.functions.issuanceOf(document_hash_bytes(document_hash)).call()
         return int(root) or None
+
+    def issuance_of_invoice(self, obligor: str, invoice_number: str) -> int | None:
+        """The issuance ``obligor`` made against ``invoice_number`` (the latest, if one was cancelled), or None."""
+        call = self.contract.functions.issuanceOfInvoice(to_checksum_address(obligor), invoice_key(invoice_number))
+        return int(call.call()) or None
+
+    def token_uri(self, certificate_id: int) -> str:
+        """Where the gateway shows the certificate, as ERC-721 tools read it."""
+        return str(self._read(self.contract.functions.tokenURI(certificate_id)))
 
     # The settlement token
 
@@ -495,6 +533,10 @@ class LedgerClient:
     def grace_period(self) -> int:
         """Days after maturity before an unpaid certificate may be marked overdue."""
         return int(self.desk.functions.gracePeriod().call())
+
+    def max_tenor_days(self) -> int:
+        """The furthest maturity the ledger accepts, in days after its today."""
+        return int(self.contract.functions.MAX_TENOR_DAYS().call())
 
     def _settlement_result(self, root_id: int, receipt: TxReceipt) -> SettlementResult:
         events = self.contract.events.CertificateSettled().process_receipt(receipt, errors=DISCARD)

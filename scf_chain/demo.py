@@ -200,7 +200,9 @@ def play(runtime: Runtime, console: Console, *, settle_at_maturity: bool = False
     invoice = _invoice(number, suppliers[0].name, core.name, SUPPLIERS[0][1], maturity.isoformat(), now)
     document_hash = "0x" + hashlib.sha256(invoice.encode()).hexdigest()
     console.print(invoice, style="dim")
-    issued = ledger.issue(core.account, suppliers[0].address, FACE_VALUE, maturity, document_hash)
+    issued = ledger.issue(
+        core.account, suppliers[0].address, FACE_VALUE, maturity, document_hash, invoice_number=number
+    )
     root_id = issued.certificate_id
     console.print(
         f"{core.name} issues certificate #{root_id}: {money(FACE_VALUE)} to {suppliers[0].name}, "

@@ -96,12 +96,15 @@ def deploy(
     operator: LocalAccount,
     contracts: dict[str, CompiledContract],
     manifest_path: Path,
+    *,
+    token_uri_base: str = "",
 ) -> tuple[Deployment, bool]:
     """Deploys the token, the ledger and the desk unless this chain already has them.
 
     Returns the deployment and whether it is new. The operator is the token's minter
     (the deposit bank) and the ledger's operator; the desk gets the ledger's
-    ``SETTLEMENT_ROLE``. The manifest's ``block`` is the ledger's.
+    ``SETTLEMENT_ROLE``. The manifest's ``block`` is the ledger's. ``token_uri_base`` is
+    where the gateway shows certificates (``.../v1/certificates/``), for ERC-721 tools.
     """
     existing = find_deployment(sender.w3, manifest_path, contracts)
     if existing is not None:
@@ -113,6 +116,8 @@ def deploy(
         address=Web3.to_checksum_address(ledger), abi=contracts[LEDGER_CONTRACT].abi
     )
     sender.transact(operator, ledger_contract.functions.grantRole(SETTLEMENT_ROLE, desk))
+    if token_uri_base:
+        sender.transact(operator, ledger_contract.functions.setTokenURIBase(token_uri_base))
     deployment = Deployment(
         chain_id=sender.w3.eth.chain_id,
         ledger=ledger,

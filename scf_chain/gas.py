@@ -48,6 +48,11 @@ def _documents(kind: str = "invoice") -> Iterator[bytes]:
         yield hashlib.sha256(f"gas-report-{kind}-{n}".encode()).digest()
 
 
+def _invoice_numbers(kind: str = "invoice") -> Iterator[str]:
+    for n in count():
+        yield f"GAS-{kind.upper()}-{n:06d}"
+
+
 def measure_ledger(runtime: Runtime) -> list[GasFigure]:
     """Runs each certificate operation once in steady state and reads its gas from the receipt."""
     ledger, operator, keystore = runtime.ledger, runtime.operator, runtime.keystore
@@ -57,11 +62,13 @@ def measure_ledger(runtime: Runtime) -> list[GasFigure]:
     ledger.register_member(operator, alice.address, MemberRole.SUPPLIER, "Gas Supplier A")
     ledger.register_member(operator, bob.address, MemberRole.SUPPLIER, "Gas Supplier B")
     ledger.set_credit_limit(operator, core.address, Decimal("1000000000"))
-    documents = _documents()
+    documents, invoices = _documents(), _invoice_numbers()
     maturity = today_utc() + timedelta(days=90)
 
     def issue_accepted(holder: LocalAccount, amount: str) -> int:
-        certificate_id = ledger.issue(core, holder.address, Decimal(amount), maturity, next(documents)).certificate_id
+        certificate_id = ledger.issue(
+            core, holder.address, Decimal(amount), maturity, next(documents), invoice_number=next(invoices)
+        ).certificate_id
         ledger.accept(holder, certificate_id)
         return certificate_id
 
@@ -69,7 +76,9 @@ def measure_ledger(runtime: Runtime) -> list[GasFigure]:
     issue_accepted(alice, "100.00")
     issue_accepted(bob, "100.00")
 
-    issued = ledger.issue(core, alice.address, Decimal("1000000.00"), maturity, next(documents))
+    issued = ledger.issue(
+        core, alice.address, Decimal("1000000.00"), maturity, next(documents), invoice_number=next(invoices)
+    )
     accepted = ledger.accept(alice, issued.certificate_id)
     part = ledger.transfer_part(alice, issued.certificate_id, bob.address, Decimal("250000.00"))
     remainder_id = part.certificate_ids[0]
@@ -107,13 +116,15 @@ def measure_financing(runtime: Runtime) -> list[GasFigure]:
     for account in (core, alice, bob, bank):
         ledger.deposit(operator, account.address, Decimal("10000000.00"))
         ledger.approve_desk(account, Decimal("10000000.00"))
-    documents = _documents("financed-invoice")
+    documents, invoices = _documents("financed-invoice"), _invoice_numbers("financed")
     today = int(w3.eth.get_block("latest")["timestamp"]) // 86_400
     maturity = from_day(today + 90)
     nonces = count()
 
     def issue_accepted(holder: LocalAccount, amount: str, matures: date = maturity) -> int:
-        certificate_id = ledger.issue(core, holder.address, Decimal(amount), matures, next(documents)).certificate_id
+        certificate_id = ledger.issue(
+            core, holder.address, Decimal(amount), matures, next(documents), invoice_number=next(invoices)
+        ).certificate_id
         ledger.accept(holder, certificate_id)
         return certificate_id
 

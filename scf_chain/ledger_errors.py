@@ -74,7 +74,11 @@ def _unauthorized(a: dict[str, Any], d: Describe) -> str:
 
 
 _TEMPLATES: dict[str, Callable[[dict[str, Any], Describe], str]] = {
-    "InvalidMemberAddress": lambda a, d: f"{a['account']} is not a valid member address",
+    "InvalidMemberAddress": lambda a, d: (
+        f"{a['account']} cannot be a member: it is the zero address, a contract or the operator"
+    ),
+    "MemberCannotHoldRole": lambda a, d: f"{d(a['account'])} is a member and cannot also be an operator",
+    "MemberNameTaken": lambda a, d: f"{d(a['account'])} is already named {a['name']!r}; member names are unique",
     "MemberAlreadyRegistered": lambda a, d: f"{d(a['account'])} is already a member; an address holds one role",
     "NotAMember": lambda a, d: f"{a['account']} is not a member of the consortium",
     "MemberIsFrozen": lambda a, d: f"{d(a['account'])} is frozen and can neither act, send nor receive",
@@ -99,6 +103,11 @@ _TEMPLATES: dict[str, Callable[[dict[str, Any], Describe], str]] = {
     "DocumentAlreadyUsed": lambda a, d: (
         f"document {a['documentHash']} already backs certificate {a['rootId']}; one document backs one issuance"
     ),
+    "EmptyInvoiceNumber": lambda a, d: "an issuance must name the invoice it is issued against",
+    "InvoiceAlreadyUsed": lambda a, d: (
+        f"{d(a['obligor'])} already issued certificate {a['rootId']} against this invoice number; "
+        "one invoice backs one issuance"
+    ),
     "CertificateNotFound": lambda a, d: f"certificate {a['id']} does not exist",
     "CertificateWrongStatus": lambda a, d: (
         f"certificate {a['id']} is {_status(a['status'])}; this needs it {_status(a['required'])}"
@@ -119,6 +128,10 @@ _TEMPLATES: dict[str, Callable[[dict[str, Any], Describe], str]] = {
     ),
     "HopLimitExceeded": lambda a, d: (
         f"passing certificate {a['id']} on would make hop {a['hops']}, beyond the limit of {a['maxHops']}"
+    ),
+    "TransferToHolder": lambda a, d: f"{d(a['holder'])} already holds certificate {a['id']}",
+    "TransferToObligor": lambda a, d: (
+        f"{d(a['obligor'])} owes certificate {a['id']} and cannot hold it; it would pay itself at settlement"
     ),
     "LedgerPaused": lambda a, d: "the ledger is paused by the operator",
     "LedgerNotPaused": lambda a, d: "the ledger is not paused",
@@ -205,6 +218,8 @@ ERROR_CLASSES: dict[str, type[LedgerError]] = {name: _error_class(name) for name
 
 InvalidMemberAddress = ERROR_CLASSES["InvalidMemberAddress"]
 MemberAlreadyRegistered = ERROR_CLASSES["MemberAlreadyRegistered"]
+MemberCannotHoldRole = ERROR_CLASSES["MemberCannotHoldRole"]
+MemberNameTaken = ERROR_CLASSES["MemberNameTaken"]
 NotAMember = ERROR_CLASSES["NotAMember"]
 MemberIsFrozen = ERROR_CLASSES["MemberIsFrozen"]
 WrongMemberRole = ERROR_CLASSES["WrongMemberRole"]
@@ -214,6 +229,8 @@ ZeroFaceValue = ERROR_CLASSES["ZeroFaceValue"]
 MaturityInPast = ERROR_CLASSES["MaturityInPast"]
 MaturityTooFar = ERROR_CLASSES["MaturityTooFar"]
 DocumentAlreadyUsed = ERROR_CLASSES["DocumentAlreadyUsed"]
+EmptyInvoiceNumber = ERROR_CLASSES["EmptyInvoiceNumber"]
+InvoiceAlreadyUsed = ERROR_CLASSES["InvoiceAlreadyUsed"]
 CertificateNotFound = ERROR_CLASSES["CertificateNotFound"]
 CertificateWrongStatus = ERROR_CLASSES["CertificateWrongStatus"]
 CertificateIsFrozen = ERROR_CLASSES["CertificateIsFrozen"]
@@ -224,6 +241,8 @@ ZeroPartAmount = ERROR_CLASSES["ZeroPartAmount"]
 SplitSumMismatch = ERROR_CLASSES["SplitSumMismatch"]
 PartNotLessThanFace = ERROR_CLASSES["PartNotLessThanFace"]
 HopLimitExceeded = ERROR_CLASSES["HopLimitExceeded"]
+TransferToHolder = ERROR_CLASSES["TransferToHolder"]
+TransferToObligor = ERROR_CLASSES["TransferToObligor"]
 LedgerPaused = ERROR_CLASSES["LedgerPaused"]
 AccessControlUnauthorizedAccount = ERROR_CLASSES["AccessControlUnauthorizedAccount"]
 OfferExpired = ERROR_CLASSES["OfferExpired"]

@@ -115,7 +115,9 @@ def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal
     )
     operator = operator_account(settings, keystore)
     if deploy_if_missing:
-        deployment, _ = deploy(sender, operator, contracts, settings.manifest_path)
+        # ERC-721 tools find a certificate on the gateway; the operator can point it elsewhere later.
+        gateway_certificates = f"http://{settings.api_host}:{settings.api_port}/v1/certificates/"
+        deployment, _ = deploy(sender, operator, contracts, settings.manifest_path, token_uri_base=gateway_certificates)
     else:
         found = find_deployment(w3, settings.manifest_path, contracts)
         if found is None:

@@ -68,7 +68,14 @@ class Ledger:
     def issue(self, holder: LocalAccount, face: Decimal) -> int:
         self.documents += 1
         ledger = self.runtime.ledger
-        root = ledger.issue(self.core, holder.address, face, self.maturity, f"0x{self.documents:064x}").certificate_id
+        root = ledger.issue(
+            self.core,
+            holder.address,
+            face,
+            self.maturity,
+            f"0x{self.documents:064x}",
+            invoice_number=f"BENCH-{self.documents:06d}",
+        ).certificate_id
         ledger.accept(holder, root)
         self.certificates += 1
         return root

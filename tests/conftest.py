@@ -68,6 +68,14 @@ def new_document() -> Callable[[], bytes]:
     return make
 
 
+_invoice_counter = itertools.count(1)
+
+
+def new_invoice_number() -> str:
+    """A fresh invoice number for each call: an obligor issues against an invoice number once."""
+    return f"INV-TEST-{next(_invoice_counter):06d}"
+
+
 @pytest.fixture
 def maturity() -> date:
     return today_utc() + timedelta(days=90)

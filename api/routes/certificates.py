@@ -75,7 +75,8 @@ CREATE: dict[int | str, dict[str, Any]] = {201: {"model": WriteResult}, 202: {"m
     summary="Issue a certificate against an invoice",
     description="A core enterprise issues a payable certificate to a supplier, within its credit line. "
     "The certificate is pending until the supplier accepts it. The invoice or contract is anchored by its "
-    "SHA-256: give `document_hash`, or `document_id` for a document you uploaded to `POST /v1/documents`.",
+    "SHA-256: give `document_hash`, or `document_id` for a document you uploaded to `POST /v1/documents`. "
+    "One invoice number backs one issuance of an obligor (409 `invoice_already_used`).",
     status_code=201,
     responses=CREATE,
     response_model=WriteResult,
@@ -88,9 +89,10 @@ def issue_certificate(
     document_hash = document_to_anchor(gateway, caller, body)
 
     def action() -> ActionResult:
-        result = ledger.issue(signer, body.to, body.amount, body.maturity_date, document_hash)
-        if body.invoice_number:
-            gateway.store.set_invoice_number(result.certificate_id, body.invoice_number)
+        result = ledger.issue(
+            signer, body.to, body.amount, body.maturity_date, document_hash, invoice_number=body.invoice_number
+        )
+        gateway.store.set_invoice_number(result.certificate_id, body.invoice_number)
         return result, [result.certificate_id]
 
     return perform(gateway, caller, request, "issue", action, creates=True)

@@ -81,15 +81,19 @@ def get_me(caller: CurrentCaller) -> MeOut:
 )
 def create_member(body: MemberCreate, caller: OperatorCaller, gateway: GatewayDep) -> MemberCreated:
     runtime = gateway.runtime
+    name = body.name.strip()
+    if not name:
+        raise Problem(422, "empty_member_name", "A member needs a legal name or identifier.", field="name")
     if body.address is not None and gateway.index.member(body.address) is not None:
         raise Problem(409, "member_already_registered", "That address is already a member; it holds one role.")
     address = body.address or runtime.keystore.create().address
     role = MemberRole[body.role.name]
-    result = runtime.ledger.register_member(runtime.operator, address, role, body.name)
+    # The registry refuses the operator's and the contracts' addresses (422) and a name taken already (409).
+    result = runtime.ledger.register_member(runtime.operator, address, role, name)
     gateway.wait_indexed(result.block_number)
     api_key = gateway.store.create_api_key(address)
     return MemberCreated(
-        address=address, name=body.name, role=RoleOut(body.role.value), status=MemberStatus.ACTIVE, api_key=api_key
+        address=address, name=name, role=RoleOut(body.role.value), status=MemberStatus.ACTIVE, api_key=api_key
     )
 
 

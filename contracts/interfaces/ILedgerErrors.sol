@@ -17,8 +17,14 @@ interface ILedgerErrors {
 
     // Membership
 
-    /// @dev `account` is not a valid member address (the zero address).
+    /// @dev `account` cannot be a member: it is the zero address, a contract, or holds the operator's role.
     error InvalidMemberAddress(address account);
+
+    /// @dev `account` is a member and cannot also be granted `role`: members and the operator stay apart.
+    error MemberCannotHoldRole(address account, bytes32 role);
+
+    /// @dev Member `account` already has `name` (compared without ASCII case); names are unique.
+    error MemberNameTaken(string name, address account);
 
     /// @dev `account` is already registered; one address holds one role.
     error MemberAlreadyRegistered(address account);
@@ -63,6 +69,12 @@ interface ILedgerErrors {
     /// @dev `documentHash` already backs issuance `rootId`; one document backs one issuance.
     error DocumentAlreadyUsed(bytes32 documentHash, uint256 rootId);
 
+    /// @dev Every issuance must name its invoice, by the hash of its normalised number.
+    error EmptyInvoiceNumber();
+
+    /// @dev `obligor` already issued `rootId` against the invoice of `invoiceKey`; one invoice backs one issuance.
+    error InvoiceAlreadyUsed(address obligor, bytes32 invoiceKey, uint256 rootId);
+
     // Certificates
 
     /// @dev No certificate has id `id`.
@@ -97,6 +109,12 @@ interface ILedgerErrors {
 
     /// @dev Passing certificate `id` on would take it to `hops`, above the limit of `maxHops`.
     error HopLimitExceeded(uint256 id, uint256 hops, uint256 maxHops);
+
+    /// @dev Certificate `id` is already held by `holder`; a movement to oneself is refused.
+    error TransferToHolder(uint256 id, address holder);
+
+    /// @dev `obligor` owes certificate `id` and cannot hold it: it would pay itself at settlement.
+    error TransferToObligor(uint256 id, address obligor);
 
     // Financing
 

@@ -22,6 +22,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
 from eth_utils.abi import get_abi_input_types
 
+from scf_chain.client import invoice_key
 from scf_chain.money import to_day
 
 # Gas is free on the benchmark chain (price 0), so a generous limit costs nothing; the block holds 100M.
@@ -245,13 +246,18 @@ class LedgerWriter:
     def _document(self) -> bytes:
         return time.time_ns().to_bytes(12, "big") + next(self._documents).to_bytes(20, "big")
 
+    def _invoice(self) -> tuple[bytes, bytes]:
+        """A fresh document hash and the key of an invoice number of its own."""
+        document = self._document()
+        return document, invoice_key(f"BENCH-{document.hex()}")
+
     def issue(self, core: LocalAccount, holders: Sequence[LocalAccount], face: int, maturity: date) -> list[Node]:
         """Issues one certificate of ``face`` minor units to each holder, who accepts it."""
         txs = [
             Tx(
                 core,
                 self.ledger.address,
-                self.ledger.data("issue", h.address, face, to_day(maturity), self._document()),
+                self.ledger.data("issue", h.address, face, to_day(maturity), *self._invoice()),
                 GAS_LIMIT["issue"],
             )
             for h in holders

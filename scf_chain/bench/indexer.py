@@ -40,7 +40,9 @@ def populate(runtime: Runtime, issuances: int, split_parts: int, progress: Calla
     for n in range(issuances):
         first, second, third = (suppliers[(n + k) % len(suppliers)] for k in range(3))
         face = Decimal(split_parts * 100 + 1000)
-        root = ledger.issue(core, first.address, face, maturity, f"0x{n + 1:064x}").certificate_id
+        root = ledger.issue(
+            core, first.address, face, maturity, f"0x{n + 1:064x}", invoice_number=f"BENCH-{n + 1:06d}"
+        ).certificate_id
         ledger.accept(first, root)
         remainder, part = ledger.transfer_part(first, root, second.address, "500.00").certificate_ids
         ledger.transfer(second, part, third.address)

@@ -170,6 +170,14 @@ def new_document_hash() -> str:
     return "0x" + hashlib.sha256(f"api-invoice-{next(_documents)}-{time.time_ns()}".encode()).hexdigest()
 
 
+_invoices = itertools.count(1)
+
+
+def new_invoice_number() -> str:
+    """A fresh invoice number: an obligor issues against each invoice number once."""
+    return f"INV-API-{next(_invoices):06d}"
+
+
 def maturity_in(days: int = 90) -> str:
     return (today_utc() + timedelta(days=days)).isoformat()
 
@@ -188,6 +196,7 @@ def issued(onboard: Callable[..., ApiMember], operator_api: Api) -> Callable[...
                 "amount": amount,
                 "maturity_date": maturity_in(),
                 "document_hash": new_document_hash(),
+                "invoice_number": new_invoice_number(),
             },
         )
         assert response.status_code == 201, response.text

@@ -26,7 +26,7 @@ from scf_chain.chain import LocalChain, free_port
 from scf_chain.keys import anvil_account
 from scf_chain.money import from_day
 from scf_chain.settings import Settings
-from tests.api.conftest import Api, ApiMember, GatewayProcess, new_document_hash
+from tests.api.conftest import Api, ApiMember, GatewayProcess, new_document_hash, new_invoice_number
 
 DAY = 86_400
 _names = itertools.count()
@@ -100,6 +100,7 @@ class Harness:
                 "amount": amount,
                 "maturity_date": self.date_in(days).isoformat(),
                 "document_hash": new_document_hash(),
+                "invoice_number": new_invoice_number(),
             },
         )
         assert response.status_code == 201, response.text

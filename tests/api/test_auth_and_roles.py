@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.api.conftest import Api, maturity_in, new_document_hash
+from tests.api.conftest import Api, maturity_in, new_document_hash, new_invoice_number
 
 PROTECTED = [
     ("GET", "/v1/me"),
@@ -84,7 +84,13 @@ def test_supplier_cannot_issue(onboard):
     supplier, other = onboard("supplier"), onboard("supplier")
     response = supplier.api.post(
         "/v1/certificates",
-        {"to": other.address, "amount": "1.00", "maturity_date": maturity_in(), "document_hash": new_document_hash()},
+        {
+            "to": other.address,
+            "amount": "1.00",
+            "maturity_date": maturity_in(),
+            "document_hash": new_document_hash(),
+            "invoice_number": new_invoice_number(),
+        },
     )
     assert response.status_code == 403
 

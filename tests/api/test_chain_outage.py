@@ -1,6 +1,6 @@
 """A chain that is down is a 503 with Retry-After, and the gateway recovers when it is back."""
 
-from tests.api.conftest import maturity_in, new_document_hash
+from tests.api.conftest import maturity_in, new_document_hash, new_invoice_number
 
 
 def test_chain_down_is_503_with_retry_after_then_recovers(issued, gateway):
@@ -12,6 +12,7 @@ def test_chain_down_is_503_with_retry_after_then_recovers(issued, gateway):
             "amount": "1.00",
             "maturity_date": maturity_in(),
             "document_hash": new_document_hash(),
+            "invoice_number": new_invoice_number(),
         }
         write = core.api.post("/v1/certificates", body)
         assert write.status_code == 503, write.text
@@ -29,5 +30,6 @@ def test_chain_down_is_503_with_retry_after_then_recovers(issued, gateway):
         "amount": "1.00",
         "maturity_date": maturity_in(),
         "document_hash": new_document_hash(),
+        "invoice_number": new_invoice_number(),
     }
     assert core.api.post("/v1/certificates", again).status_code == 201

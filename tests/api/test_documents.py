@@ -6,7 +6,7 @@ import hashlib
 import os
 
 from scf_chain.settings import Settings
-from tests.api.conftest import ApiMember, maturity_in, new_document_hash
+from tests.api.conftest import ApiMember, maturity_in, new_document_hash, new_invoice_number
 
 PDF = b"%PDF-1.7\n% invoice INV-DOC-1, 250000.00 CNY, due in 90 days\n" + os.urandom(64)
 
@@ -20,7 +20,13 @@ def sha256(content: bytes) -> str:
 
 
 def issue(core: ApiMember, supplier: ApiMember, **anchor: str):
-    body = {"to": supplier.address, "amount": "250000.00", "maturity_date": maturity_in(90), **anchor}
+    body = {
+        "to": supplier.address,
+        "amount": "250000.00",
+        "maturity_date": maturity_in(90),
+        "invoice_number": new_invoice_number(),
+        **anchor,
+    }
     return core.api.post("/v1/certificates", body)
 
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from scf_chain.pricing import discount_price
-from tests.api.conftest import ApiMember
+from tests.api.conftest import ApiMember, new_invoice_number
 from tests.api.financing_harness import Harness, own_gateway
 
 FACE = Decimal("100000.00")
@@ -352,6 +352,7 @@ def test_certificates_that_cannot_be_financed_get_409_with_the_ledgers_code(h: H
             "amount": "100.00",
             "maturity_date": h.date_in(30).isoformat(),
             "document_hash": "0x" + "5e" * 32,
+            "invoice_number": new_invoice_number(),
         },
     ).json()["certificates"][0]
     response = supplier.api.post(f"/v1/certificates/{pending['id']}/financing-requests", {})

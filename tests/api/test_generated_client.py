@@ -13,7 +13,7 @@ import itertools
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
@@ -71,6 +71,16 @@ def generated(gateway: GatewayProcess, tmp_path_factory: pytest.TempPathFactory)
 
 def _module(name: str) -> Any:
     return importlib.import_module(f"{PACKAGE}.{name}")
+
+
+def _settled(poll: Callable[[], Any], models: Any) -> Any:
+    """The operation once confirmed or failed, polled a bounded number of times."""
+    for _ in range(600):
+        operation = poll()
+        if operation.status in (models.OperationStatus.CONFIRMED, models.OperationStatus.FAILED):
+            return operation
+        time.sleep(0.05)
+    raise AssertionError(f"the operation is still {operation.status}")
 
 
 def test_the_generated_client_has_a_function_per_operation_and_one_problem_model(generated: ModuleType) -> None:
@@ -152,13 +162,10 @@ def test_a_generated_client_issues_accepts_and_transfers_and_reads_its_errors(
         prefer="respond-async",
     )
     assert started.status_code == 202
-    operation = started.parsed
-    assert isinstance(operation, models.OperationOut)
-    for _ in range(600):
-        if operation.status in (models.OperationStatus.CONFIRMED, models.OperationStatus.FAILED):
-            break
-        time.sleep(0.05)
-        operation = get_operation.sync(client=client(tier1.api_key), operation_id=operation.id)
+    assert isinstance(started.parsed, models.OperationOut)
+    assert started.parsed.status is models.OperationStatus.SUBMITTED
+    submitted = started.parsed.id
+    operation = _settled(lambda: get_operation.sync(client=client(tier1.api_key), operation_id=submitted), models)
     assert operation.status is models.OperationStatus.CONFIRMED, operation.problem
     assert isinstance(operation.result, models.WriteResult)
     amounts = sorted((part.holder, part.amount) for part in operation.result.certificates)
@@ -174,6 +181,19 @@ def test_a_generated_client_issues_accepts_and_transfers_and_reads_its_errors(
     assert too_much.status_code == 422
     assert isinstance(too_much.parsed, models.Problem)
     assert too_much.parsed.code == "part_not_less_than_face"
+
+    # Refused on the ledger after the 202: the operation fails with a typed problem.
+    refused_later = certificates["transfer_certificate"].sync(
+        client=client(tier2.api_key),
+        certificate_id=moved.id,
+        body=models.CertificateTransfer(to=tier1.address, amount="50000.00"),
+        prefer="respond-async",
+    )
+    assert isinstance(refused_later, models.OperationOut)
+    failed = _settled(lambda: get_operation.sync(client=client(tier2.api_key), operation_id=refused_later.id), models)
+    assert failed.status is models.OperationStatus.FAILED
+    assert isinstance(failed.problem, models.Problem)
+    assert failed.problem.code == "part_not_less_than_face"
 
     owed = certificates["get_certificate"].sync(client=client(core.api_key), certificate_id=moved.id)
     assert isinstance(owed, models.CertificateOut)  # the obligor sees every part of what it owes

@@ -2,6 +2,7 @@
 
 from api.store import GatewayStore, SqliteJournal
 from scf_chain.transactions import SignedSend
+from tests.conftest import new_invoice_number
 
 
 def test_sends_are_journalled_and_a_lost_send_is_rebroadcast(runtime, consortium, tmp_path, new_document, maturity):
@@ -11,7 +12,9 @@ def test_sends_are_journalled_and_a_lost_send_is_rebroadcast(runtime, consortium
     sender.journal = journal
     try:
         ledger, core, supplier = runtime.ledger, consortium.core, consortium.suppliers[0]
-        issued = ledger.issue(core, supplier.address, "10.00", maturity, new_document())
+        issued = ledger.issue(
+            core, supplier.address, "10.00", maturity, new_document(), invoice_number=new_invoice_number()
+        )
         assert journal.count() == 1
         assert journal.unconfirmed(core.address) == []
 

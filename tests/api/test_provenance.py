@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sqlite3
 import xml.etree.ElementTree as ET
@@ -17,7 +18,7 @@ from api.index_reader import IndexReader
 from api.provenance import STATUS_COLOURS, load, to_json
 from api.schemas import ProvenanceOut
 from scf_chain.settings import Settings
-from tests.api.conftest import Api, ApiMember, maturity_in, new_document_hash
+from tests.api.conftest import Api, ApiMember, maturity_in, new_document_hash, new_invoice_number
 
 
 @dataclass
@@ -44,11 +45,16 @@ class Story:
     document_hash: str
 
 
+_stories = itertools.count(1)
+
+
 @pytest.fixture
 def story(onboard, operator_api) -> Story:
-    core = onboard("core_enterprise", "Provenance Motors <Group> & Co.")
-    t1, t2, t3 = (onboard("supplier", f"Tier {n} Works") for n in range(1, 4))
-    t4 = onboard("supplier", 'Tier 4 <Works> & "Sons"')
+    # Member names are unique on the ledger, and every test tells this story on the same chain.
+    run = next(_stories)
+    core = onboard("core_enterprise", f"Provenance Motors <Group> & Co. {run}")
+    t1, t2, t3 = (onboard("supplier", f"Tier {n} Works {run}") for n in range(1, 4))
+    t4 = onboard("supplier", f'Tier 4 <Works> & "Sons" {run}')
     assert operator_api.put(f"/v1/credit-lines/{core.address}", {"limit": "5000000.00"}).status_code == 200
     document_hash = new_document_hash()
     issued = core.api.post(
@@ -111,7 +117,7 @@ def test_obligor_sees_the_whole_tree_with_names_issuance_and_conserved_totals(st
     assert body["certificate_id"] == story.root and body["indexed_block"] > 0 and body["partial"] is False
     issuance = body["issuance"]
     assert issuance["root_id"] == story.root
-    assert issuance["obligor"] == {"address": story.core.address, "name": "Provenance Motors <Group> & Co."}
+    assert issuance["obligor"] == {"address": story.core.address, "name": story.core.name}
     assert issuance["document_hash"] == story.document_hash
     assert issuance["invoice_number"] == "INV-PROV-1"
     assert (issuance["amount"], issuance["currency"], issuance["maturity_date"]) == (
@@ -305,8 +311,14 @@ def test_conservation_counts_pending_and_cancelled_issuances(onboard, operator_a
     core, supplier = onboard("core_enterprise"), onboard("supplier")
     assert operator_api.put(f"/v1/credit-lines/{core.address}", {"limit": "100000.00"}).status_code == 200
     body = {"to": supplier.address, "amount": "1234.56", "maturity_date": maturity_in(30)}
-    pending = core.api.post("/v1/certificates", {**body, "document_hash": new_document_hash()}).json()
-    cancelled = core.api.post("/v1/certificates", {**body, "document_hash": new_document_hash()}).json()
+    pending = core.api.post(
+        "/v1/certificates",
+        {**body, "document_hash": new_document_hash(), "invoice_number": new_invoice_number()},
+    ).json()
+    cancelled = core.api.post(
+        "/v1/certificates",
+        {**body, "document_hash": new_document_hash(), "invoice_number": new_invoice_number()},
+    ).json()
     pending_id, cancelled_id = pending["certificates"][0]["id"], cancelled["certificates"][0]["id"]
     assert supplier.api.post(f"/v1/certificates/{cancelled_id}/reject").status_code == 200
 
@@ -368,6 +380,7 @@ def test_csv_neutralises_names_a_spreadsheet_would_run(onboard, operator_api):
             "amount": "10.00",
             "maturity_date": maturity_in(),
             "document_hash": new_document_hash(),
+            "invoice_number": new_invoice_number(),
         },
     ).json()
     response = core.api.get(f"/v1/certificates/{issued['certificates'][0]['id']}/provenance", params={"format": "csv"})

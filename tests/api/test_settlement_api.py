@@ -20,7 +20,7 @@ from scf_chain.deploy import LEDGER_CONTRACT, Deployment
 from scf_chain.keys import anvil_account
 from scf_chain.settings import Settings
 from scf_chain.types import CertificateStatus
-from tests.api.conftest import ApiMember, new_document_hash
+from tests.api.conftest import ApiMember, new_document_hash, new_invoice_number
 from tests.api.financing_harness import DAY, Harness, own_gateway
 
 
@@ -335,7 +335,12 @@ def test_the_ledger_date_not_the_wall_clock_bounds_new_maturities(h: Harness):
     core, t1 = h.core(), h.onboard("supplier")
     certificate = h.issue(core, t1, "10.00", days=360)
     assert certificate["status"] == "active"
-    body = {"to": t1.address, "amount": "10.00", "document_hash": new_document_hash()}
+    body = {
+        "to": t1.address,
+        "amount": "10.00",
+        "document_hash": new_document_hash(),
+        "invoice_number": new_invoice_number(),
+    }
     past = core.api.post("/v1/certificates", {**body, "maturity_date": h.date_in(-1).isoformat()})
     assert past.status_code == 422 and past.json()["field"] == "maturity_date"
     assert f"today is {h.date_in(0).isoformat()}" in past.json()["detail"]

@@ -5,11 +5,17 @@ import json
 import httpx
 import pytest
 
-from tests.api.conftest import maturity_in, new_document_hash
+from tests.api.conftest import maturity_in, new_document_hash, new_invoice_number
 
 
 def _issue_body(receiver, **overrides):
-    body = {"to": receiver, "amount": "100.00", "maturity_date": maturity_in(), "document_hash": new_document_hash()}
+    body = {
+        "to": receiver,
+        "amount": "100.00",
+        "maturity_date": maturity_in(),
+        "document_hash": new_document_hash(),
+        "invoice_number": new_invoice_number(),
+    }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not ...}
 
@@ -42,6 +48,9 @@ def _issue_body(receiver, **overrides):
         ({"maturity_date": maturity_in(366)}, "maturity_date"),
         ({"maturity_date": "31/12/2026"}, "maturity_date"),
         ({"document_hash": "0x1234"}, "document_hash"),
+        ({"invoice_number": ...}, "invoice_number"),
+        ({"invoice_number": ""}, "invoice_number"),
+        ({"invoice_number": "   "}, "invoice_number"),
         ({"amount": ...}, "amount"),
         ({"to": ...}, "to"),
         ({"signer": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"}, "signer"),

@@ -122,7 +122,7 @@ def members(first_deploy: str) -> dict[str, str]:
 
 def issue(to: str, amount: str, document: Path) -> int:
     out = ok("cert", "issue", "--from", "Acme Motors", "--to", to, "--amount", amount,
-             "--maturity", maturity(), "--document", str(document))  # fmt: skip
+             "--maturity", maturity(), "--document", str(document), "--invoice", f"INV-{uuid.uuid4()}")  # fmt: skip
     return int(CERTIFICATE.search(out).group(1))  # type: ignore[union-attr]
 
 
@@ -233,6 +233,7 @@ def test_bad_issues_fail_with_one_line(
     members: dict[str, str], invoice: Path, args: list[str], code: int, expected: str
 ) -> None:
     options = {"--from": "Acme Motors", "--to": "Tier One Parts", "--amount": "100.00", "--maturity": maturity()}
+    options["--invoice"] = f"INV-{uuid.uuid4()}"
     for key, value in zip(args[::2], args[1::2], strict=True):
         options[key] = value
     if "--document-hash" not in options:
@@ -244,14 +245,16 @@ def test_bad_issues_fail_with_one_line(
 def test_other_failures_are_one_line(members: dict[str, str], invoice: Path) -> None:
     assert fails("cert", "show", "999999").startswith("error: Certificate 999999 does not exist")
     wrong_role = fails("cert", "issue", "--from", "Tier One Parts", "--to", "Tier Two Parts",
-                       "--amount", "1", "--maturity", maturity(), "--document", str(invoice))  # fmt: skip
+                       "--amount", "1", "--maturity", maturity(), "--document", str(invoice),
+                       "--invoice", "INV-WRONG-ROLE")  # fmt: skip
     assert wrong_role.startswith("error: Tier One Parts is a supplier")
     ok("member", "add", "Keyless Supplies", "--role", "supplier", "--address", Account.create().address)
     assert "error: No signing key for Keyless Supplies" in fails(
         "cert", "accept", "1", "--as", "Keyless Supplies"
     )
     assert "exactly one of" in fails("cert", "issue", "--from", "Acme Motors", "--to", "Tier One Parts",
-                                     "--amount", "1", "--maturity", maturity(), code=2)  # fmt: skip
+                                     "--amount", "1", "--maturity", maturity(), "--invoice", "INV-NO-ANCHOR",
+                                     code=2)  # fmt: skip
     assert "'boss' is not one of" in fails("member", "add", "X", "--role", "boss", code=2)
     assert "No such command" in fails("cert", "bogus", code=2)
     held = issue("Tier One Parts", "100.00", invoice)

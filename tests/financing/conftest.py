@@ -23,6 +23,7 @@ from scf_chain.client import LedgerClient
 from scf_chain.money import from_day, to_minor_units
 from scf_chain.runtime import Runtime
 from scf_chain.types import SignedOffer
+from tests.conftest import new_invoice_number
 
 DAY = 86_400
 RATE = Decimal("0.0385")
@@ -86,7 +87,14 @@ class Desk:
         """Issues an accepted certificate from ``core`` to ``holder`` (``t1``), maturing ``days`` from today."""
         holder = holder or self.t1
         maturity = self.today_date() + timedelta(days=days)
-        issued = self.ledger.issue(self.core, holder.address, Decimal(amount), maturity, self.new_document())
+        issued = self.ledger.issue(
+            self.core,
+            holder.address,
+            Decimal(amount),
+            maturity,
+            self.new_document(),
+            invoice_number=new_invoice_number(),
+        )
         self.ledger.accept(holder, issued.certificate_id)
         return issued.certificate_id
 

@@ -12,6 +12,7 @@ from scf_chain import ledger_errors
 from scf_chain.offers import offer_digest, offer_struct, sign_offer
 from scf_chain.pricing import discount_price
 from scf_chain.types import CertificateStatus, MemberRole
+from tests.conftest import new_invoice_number
 from tests.financing.conftest import RATE, Desk
 
 
@@ -121,7 +122,9 @@ def test_certificates_that_are_not_active_cannot_be_financed(d: Desk, state: str
     d.fund(d.bank, "10000.00")
     if state == "pending":
         maturity = d.today_date() + timedelta(days=90)
-        issued = d.ledger.issue(d.core, d.t1.address, Decimal("1000.00"), maturity, d.new_document())
+        issued = d.ledger.issue(
+            d.core, d.t1.address, Decimal("1000.00"), maturity, d.new_document(), invoice_number=new_invoice_number()
+        )
         certificate_id = issued.certificate_id
         expected: type[Exception] = ledger_errors.CertificateWrongStatus
     elif state == "frozen":

@@ -12,6 +12,7 @@ from scf_chain.index_store import LEDGER
 from scf_chain.indexer import LedgerIndex
 from scf_chain.runtime import Runtime
 from scf_chain.types import MemberRole
+from tests.conftest import new_invoice_number
 
 CERTIFICATE_FIELDS = (
     "id",
@@ -81,7 +82,9 @@ class Lifecycle:
 def run_lifecycle(consortium: Any, new_document: Callable[[], bytes], maturity: date) -> Lifecycle:
     ledger, core, op = consortium.ledger, consortium.core, consortium.operator
     tier1, tier2, tier3, tier4 = consortium.suppliers
-    root = ledger.issue(core, tier1.address, Decimal("1000.00"), maturity, new_document()).certificate_id
+    root = ledger.issue(
+        core, tier1.address, Decimal("1000.00"), maturity, new_document(), invoice_number=new_invoice_number()
+    ).certificate_id
     ledger.accept(tier1, root)
     remainder1, part1 = ledger.transfer_part(tier1, root, tier2.address, "300.00").certificate_ids
     remainder2, part2 = ledger.transfer_part(tier2, part1, tier3.address, "100.50").certificate_ids
@@ -92,11 +95,17 @@ def run_lifecycle(consortium: Any, new_document: Callable[[], bytes], maturity: 
     ledger.transfer(tier2, remainder2, tier2.address)  # to oneself: no hop
     ledger.freeze_certificate(op, remainder2)
     ledger.unfreeze_certificate(op, remainder2)
-    rejected = ledger.issue(core, tier1.address, Decimal("500.00"), maturity, new_document()).certificate_id
+    rejected = ledger.issue(
+        core, tier1.address, Decimal("500.00"), maturity, new_document(), invoice_number=new_invoice_number()
+    ).certificate_id
     ledger.reject(tier1, rejected)
-    cancelled = ledger.issue(core, tier2.address, Decimal("200.00"), maturity, new_document()).certificate_id
+    cancelled = ledger.issue(
+        core, tier2.address, Decimal("200.00"), maturity, new_document(), invoice_number=new_invoice_number()
+    ).certificate_id
     ledger.cancel(core, cancelled)
-    frozen = ledger.issue(core, tier1.address, Decimal("50.00"), maturity, new_document()).certificate_id
+    frozen = ledger.issue(
+        core, tier1.address, Decimal("50.00"), maturity, new_document(), invoice_number=new_invoice_number()
+    ).certificate_id
     ledger.accept(tier1, frozen)
     ledger.freeze_certificate(op, frozen)
     ledger.freeze_member(op, tier4.address)

@@ -13,6 +13,7 @@ from web3 import Web3
 
 from scf_chain.chain import free_port
 from scf_chain.indexer import Indexer, IndexerError, LedgerIndex
+from tests.conftest import new_invoice_number
 
 
 def snapshot(runtime) -> str:
@@ -35,7 +36,9 @@ def test_reorg_rolls_back_to_the_common_ancestor(
     index, indexer = make_indexer(batch_blocks=4)
     ledger, core = consortium.ledger, consortium.core
     tier1, tier2, tier3 = consortium.suppliers[:3]
-    root = ledger.issue(core, tier1.address, Decimal("1000.00"), maturity, new_document()).certificate_id
+    root = ledger.issue(
+        core, tier1.address, Decimal("1000.00"), maturity, new_document(), invoice_number=new_invoice_number()
+    ).certificate_id
     ledger.accept(tier1, root)
     indexer.sync()
     fork_point = index.indexed_block
@@ -45,7 +48,9 @@ def test_reorg_rolls_back_to_the_common_ancestor(
     # The branch that will be orphaned.
     _, orphan_part = ledger.transfer_part(tier1, root, tier2.address, "300.00").certificate_ids
     ledger.transfer_part(tier2, orphan_part, tier3.address, "100.00")
-    orphan_cert = ledger.issue(core, tier2.address, Decimal("7.00"), maturity, new_document()).certificate_id
+    orphan_cert = ledger.issue(
+        core, tier2.address, Decimal("7.00"), maturity, new_document(), invoice_number=new_invoice_number()
+    ).certificate_id
     ledger.freeze_certificate(consortium.operator, root)
     indexer.sync()
     assert_index_matches_chain(index, runtime)
@@ -86,7 +91,14 @@ def test_reorg_rolls_back_to_the_common_ancestor(
 def test_reorg_below_every_recorded_block_starts_over(runtime, consortium, make_indexer, new_document, maturity):
     snap = snapshot(runtime)
     index, indexer = make_indexer()
-    consortium.ledger.issue(consortium.core, consortium.suppliers[0].address, "5.00", maturity, new_document())
+    consortium.ledger.issue(
+        consortium.core,
+        consortium.suppliers[0].address,
+        "5.00",
+        maturity,
+        new_document(),
+        invoice_number=new_invoice_number(),
+    )
     indexer.sync()
     before = index.dump()
     # Make the index believe every block it recorded is from another chain.
@@ -94,7 +106,14 @@ def test_reorg_below_every_recorded_block_starts_over(runtime, consortium, make_
         "UPDATE blocks SET hash = substr(hash, 1, 65) || CASE WHEN substr(hash, 66) = '0' THEN '1' ELSE '0' END"
     )
     revert(runtime, snap)
-    consortium.ledger.issue(consortium.core, consortium.suppliers[1].address, "6.00", maturity, new_document())
+    consortium.ledger.issue(
+        consortium.core,
+        consortium.suppliers[1].address,
+        "6.00",
+        maturity,
+        new_document(),
+        invoice_number=new_invoice_number(),
+    )
     indexer.sync()
     assert_index_matches_chain(index, runtime)
     assert index.dump() != before
@@ -103,7 +122,14 @@ def test_reorg_below_every_recorded_block_starts_over(runtime, consortium, make_
 def test_confirmations_hold_back_the_newest_blocks(runtime, consortium, make_indexer, new_document, maturity):
     index, indexer = make_indexer(confirmations=2)
     ledger = consortium.ledger
-    issued = ledger.issue(consortium.core, consortium.suppliers[0].address, "5.00", maturity, new_document())
+    issued = ledger.issue(
+        consortium.core,
+        consortium.suppliers[0].address,
+        "5.00",
+        maturity,
+        new_document(),
+        invoice_number=new_invoice_number(),
+    )
     head = runtime.w3.eth.block_number
     assert indexer.sync() == head - 2
     assert index.certificate(issued.certificate_id) is None
@@ -121,7 +147,14 @@ def test_confirmations_hold_back_the_newest_blocks(runtime, consortium, make_ind
 
 def test_wait_for_syncs_up_to_the_block(runtime, consortium, indexed, new_document, maturity):
     index, indexer = indexed
-    issued = consortium.ledger.issue(consortium.core, consortium.suppliers[0].address, "5.00", maturity, new_document())
+    issued = consortium.ledger.issue(
+        consortium.core,
+        consortium.suppliers[0].address,
+        "5.00",
+        maturity,
+        new_document(),
+        invoice_number=new_invoice_number(),
+    )
     assert index.indexed_block < issued.block_number
     assert indexer.wait_for(issued.block_number, timeout=5)
     assert index.certificate(issued.certificate_id) is not None
@@ -138,7 +171,9 @@ def test_run_follows_the_chain_while_others_read(runtime, consortium, indexed, n
     thread.start()
     try:
         ledger, tier1, tier2 = consortium.ledger, *consortium.suppliers[:2]
-        issued = ledger.issue(consortium.core, tier1.address, "100.00", maturity, new_document())
+        issued = ledger.issue(
+            consortium.core, tier1.address, "100.00", maturity, new_document(), invoice_number=new_invoice_number()
+        )
         ledger.accept(tier1, issued.certificate_id)
         split = ledger.transfer_part(tier1, issued.certificate_id, tier2.address, "40.00")
         # wait_for while run() syncs in its own thread; reads come from this thread.

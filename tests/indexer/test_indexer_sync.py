@@ -12,6 +12,7 @@ from web3 import Web3
 
 from scf_chain.money import from_day
 from scf_chain.types import MemberRole
+from tests.conftest import new_invoice_number
 
 ZERO = "0x" + "00" * 20
 
@@ -116,7 +117,9 @@ def test_incremental_sync_follows_new_writes(runtime, consortium, make_indexer, 
     index, indexer = make_indexer(batch_blocks=5)
     ledger, core = consortium.ledger, consortium.core
     tier1, tier2 = consortium.suppliers[:2]
-    first = ledger.issue(core, tier1.address, Decimal("10.00"), maturity, new_document()).certificate_id
+    first = ledger.issue(
+        core, tier1.address, Decimal("10.00"), maturity, new_document(), invoice_number=new_invoice_number()
+    ).certificate_id
     indexer.sync()
     assert index.certificate(first).status == "pending"
     assert_index_matches_chain(index, runtime)
@@ -180,7 +183,14 @@ def test_the_index_follows_its_own_ledger_only(runtime, consortium, make_indexer
     from scf_chain.indexer import Indexer
 
     index, indexer = make_indexer()
-    consortium.ledger.issue(consortium.core, consortium.suppliers[0].address, "1.00", maturity, new_document())
+    consortium.ledger.issue(
+        consortium.core,
+        consortium.suppliers[0].address,
+        "1.00",
+        maturity,
+        new_document(),
+        invoice_number=new_invoice_number(),
+    )
     indexer.sync()
     assert index.event_count() > 0
     # Pointed at another address, the index starts over.
@@ -203,14 +213,20 @@ def test_settlement_desk_hooks(runtime, consortium, indexed, new_document, matur
         return runtime.sender.transact(desk, call)
 
     today = from_day(runtime.w3.eth.get_block("latest")["timestamp"] // 86400)
-    whole = ledger.issue(core, tier1.address, "100.00", maturity, new_document()).certificate_id
+    whole = ledger.issue(
+        core, tier1.address, "100.00", maturity, new_document(), invoice_number=new_invoice_number()
+    ).certificate_id
     ledger.accept(tier1, whole)
     as_desk(contract.functions.finance(tier1.address, whole, 0, bank.address, True))
-    part_of = ledger.issue(core, tier1.address, "100.00", maturity, new_document()).certificate_id
+    part_of = ledger.issue(
+        core, tier1.address, "100.00", maturity, new_document(), invoice_number=new_invoice_number()
+    ).certificate_id
     ledger.accept(tier1, part_of)
     as_desk(contract.functions.finance(tier1.address, part_of, 3000, bank.address, False))
     kept, financed_part = part_of + 1, part_of + 2
-    due = ledger.issue(core, tier2.address, "80.00", today, new_document()).certificate_id
+    due = ledger.issue(
+        core, tier2.address, "80.00", today, new_document(), invoice_number=new_invoice_number()
+    ).certificate_id
     ledger.accept(tier2, due)
     remainder, part = ledger.transfer_part(tier2, due, tier3.address, "30.00").certificate_ids
     as_desk(contract.functions.settle(tier3.address, due, [part], True))  # presented by its holder
@@ -289,7 +305,7 @@ def test_settlement_token_movements_are_indexed(runtime, consortium, tmp_path, n
     deposited = ledger.deposit(operator, core.address, "1250.50")
     paid = runtime.sender.transact(core, ledger.token.functions.transfer(tier1.address, 25_000))
     withdrawn = ledger.withdraw(operator, core.address, "0.50")
-    ledger.issue(core, tier1.address, "10.00", maturity, new_document())
+    ledger.issue(core, tier1.address, "10.00", maturity, new_document(), invoice_number=new_invoice_number())
     with LedgerIndex(tmp_path / "index.db") as index:
         event_indexer(runtime, index).sync()
         token = runtime.deployment.settlement_token

@@ -25,6 +25,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from scf_chain.types import TxResult
+from tests.conftest import new_invoice_number
 
 CERTIFICATE_FIELDS = (
     "id",
@@ -89,11 +90,20 @@ class Harness:
         accept: bool = True,
         maturity: date | None = None,
         document: bytes | None = None,
+        invoice_number: str | None = None,
     ) -> int:
-        """Issues a certificate from ``core`` (to ``t1`` by default) and accepts it unless told not to."""
+        """Issues a certificate from ``core`` (to ``t1`` by default) and accepts it unless told not to.
+
+        Without a document or an invoice number, fresh ones are made up for the test.
+        """
         holder = holder or self.t1
         result = self.ledger.issue(
-            self.core, holder.address, amount, maturity or self.maturity, document or self.new_document()
+            self.core,
+            holder.address,
+            amount,
+            maturity or self.maturity,
+            document or self.new_document(),
+            invoice_number=invoice_number or new_invoice_number(),
         )
         if accept:
             self.ledger.accept(holder, result.certificate_id)

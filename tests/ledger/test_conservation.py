@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scf_chain import ledger_errors
 from scf_chain.money import from_minor_units
 from scf_chain.types import CertificateStatus
 
@@ -64,18 +66,28 @@ class Model:
         leaf = self.leaves[leaf_id]
         signer = self.signers[leaf.holder]
         targets = [suppliers[i].address for i, _ in receivers]
-        if kind == "split" and leaf.amount >= len(receivers):
+        # A leaf too small for the move asked for is passed on whole.
+        if (kind == "split" and leaf.amount < len(receivers)) or (kind == "part" and leaf.amount < 2):
+            kind = "whole"
+        if kind != "split" and targets[0] == leaf.holder:
+            # Passing a certificate (or a part of it) to its own holder is refused, and changes nothing.
+            with pytest.raises(ledger_errors.TransferToHolder):
+                if kind == "part":
+                    ledger.transfer_part(signer, leaf_id, targets[0], from_minor_units(1))
+                else:
+                    ledger.transfer(signer, leaf_id, targets[0])
+        elif kind == "split":
             amounts = split_amounts(leaf.amount, [w for _, w in receivers])
             parts = [(to, from_minor_units(a)) for to, a in zip(targets, amounts, strict=True)]
             ids = ledger.split(signer, leaf_id, parts).certificate_ids
             self._replace(leaf_id, ids, targets, amounts)
-        elif kind == "part" and leaf.amount >= 2:
+        elif kind == "part":
             amount = 1 + (leaf.amount - 1) * (receivers[0][1] - 1) // 100  # 1 <= amount < face
             ids = ledger.transfer_part(signer, leaf_id, targets[0], from_minor_units(amount)).certificate_ids
             self._replace(leaf_id, ids, [leaf.holder, targets[0]], [leaf.amount - amount, amount])
         else:
             ledger.transfer(signer, leaf_id, targets[0])
-            leaf.hops += targets[0] != leaf.holder
+            leaf.hops += 1
             leaf.holder = targets[0]
 
     def _replace(self, parent_id: int, ids: tuple[int, ...], holders: list[str], amounts: list[int]) -> None:

@@ -7,6 +7,7 @@ import pytest
 from scf_chain import ledger_errors
 from scf_chain.errors import InvalidAmount
 from scf_chain.types import MemberRole
+from tests.conftest import new_invoice_number
 
 
 def line(h):
@@ -71,7 +72,9 @@ def test_one_fen_over_the_limit_is_refused(h):
     h.ledger.set_credit_limit(h.operator, h.core.address, Decimal("500.00"))
     h.issue(amount="200.00")
     with h.unchanged(), pytest.raises(ledger_errors.CreditLineExceeded) as error:
-        h.ledger.issue(h.core, h.t1.address, "300.01", h.maturity, h.new_document())
+        h.ledger.issue(
+            h.core, h.t1.address, "300.01", h.maturity, h.new_document(), invoice_number=new_invoice_number()
+        )
     assert error.value.fields == {"obligor": h.core.address, "limit": 50000, "outstanding": 20000, "amount": 30001}
     assert line(h).outstanding == Decimal("200.00")
 
@@ -81,7 +84,7 @@ def test_a_limit_below_what_is_outstanding_blocks_issuance_until_credit_comes_ba
     h.ledger.set_credit_limit(h.operator, h.core.address, Decimal("300.00"))
     assert line(h).available == Decimal("0.00")
     with h.unchanged(), pytest.raises(ledger_errors.CreditLineExceeded):
-        h.ledger.issue(h.core, h.t1.address, "0.01", h.maturity, h.new_document())
+        h.ledger.issue(h.core, h.t1.address, "0.01", h.maturity, h.new_document(), invoice_number=new_invoice_number())
     h.ledger.cancel(h.core, pending)
     assert line(h).outstanding == Decimal("0.00")
     h.issue(amount="300.00")

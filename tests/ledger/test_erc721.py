@@ -74,7 +74,7 @@ def test_a_third_party_without_approval_cannot_transfer(h, caller):
     root = h.issue()
     account = getattr(h, caller)
     with h.unchanged(), pytest.raises(ERC721InsufficientApproval) as error:
-        h.send(account, "transferFrom", h.t1.address, account.address, root)
+        h.send(account, "transferFrom", h.t1.address, h.t3.address, root)
     assert error.value.fields == {"operator": account.address, "tokenId": root}
     assert h.call("ownerOf", root) == h.t1.address
 
@@ -129,11 +129,88 @@ def test_a_frozen_approved_operator_cannot_move(h, approval):
     assert h.call("ownerOf", root) == h.t2.address
 
 
-def test_an_approved_non_member_cannot_move(h):
+# Only members who may hold certificates can be approved: a holder may let another holder move its
+# certificates (as ERC-721 custody tools expect), never an auditor or an outsider. The desk needs no
+# approval; it moves certificates under its own role.
+
+
+def _approve(h, approval: str, account: str, certificate_id: int):
+    args = (account, certificate_id) if approval == "approve" else (account, True)
+    return h.send(h.t1, approval, *args)
+
+
+@pytest.mark.parametrize("approval", ["approve", "setApprovalForAll"])
+def test_an_auditor_cannot_be_approved_to_move_certificates(h, approval):
+    """Before: t1 approved the auditor, and the auditor's transferFrom to t2 went through."""
     root = h.issue()
-    h.send(h.t1, "approve", h.outsider.address, root)
-    with h.unchanged(), pytest.raises(ledger_errors.NotAMember):
-        h.send(h.outsider, "transferFrom", h.t1.address, h.t2.address, root)
+    with h.unchanged(), pytest.raises(ledger_errors.ReceiverNotEligible) as error:
+        _approve(h, approval, h.auditor.address, root)
+    assert error.value.fields == {"account": h.auditor.address}
+    # The gate refuses the auditor as the mover too, before it looks for an approval.
+    with h.unchanged(), pytest.raises(ledger_errors.ReceiverNotEligible):
+        h.send(h.auditor, "transferFrom", h.t1.address, h.t2.address, root)
+    assert (h.call("getApproved", root), h.call("isApprovedForAll", h.t1.address, h.auditor.address)) == (
+        ZERO_ADDRESS,
+        False,
+    )
+
+
+@pytest.mark.parametrize("approval", ["approve", "setApprovalForAll"])
+@pytest.mark.parametrize(("who", "error_class"), [("outsider", ledger_errors.NotAMember), ("t2", None)])
+def test_a_non_member_or_frozen_member_cannot_be_approved(h, approval, who, error_class):
+    root = h.issue()
+    account = getattr(h, who)
+    if error_class is None:  # a member frozen at the time of approval
+        h.ledger.freeze_member(h.operator, account.address)
+        error_class = ledger_errors.MemberIsFrozen
+    with h.unchanged(), pytest.raises(error_class) as error:
+        _approve(h, approval, account.address, root)
+    assert error.value.fields == {"account": account.address}
+
+
+def test_an_approval_can_always_be_withdrawn(h):
+    root = h.issue()
+    h.send(h.t1, "approve", h.bank.address, root)
+    h.send(h.t1, "setApprovalForAll", h.bank.address, True)
+    h.ledger.freeze_member(h.operator, h.bank.address)
+    h.send(h.t1, "approve", ZERO_ADDRESS, root)
+    h.send(h.t1, "setApprovalForAll", h.bank.address, False)
+    assert (h.call("getApproved", root), h.call("isApprovedForAll", h.t1.address, h.bank.address)) == (
+        ZERO_ADDRESS,
+        False,
+    )
+
+
+# Metadata: a URI that names the certificate on the gateway, and nothing of the business
+
+
+def test_token_uri_names_the_certificate_on_the_gateway(h):
+    """Before: tokenURI was an empty string for every certificate."""
+    settings = h.runtime.settings
+    root = h.issue()
+    assert h.ledger.token_uri(root) == f"http://{settings.api_host}:{settings.api_port}/v1/certificates/{root}"
+    result = h.ledger.set_token_uri_base(h.operator, "https://gateway.example/v1/certificates/")
+    assert h.events(result, "TokenURIBaseSet") == [{"tokenURIBase": "https://gateway.example/v1/certificates/"}]
+    assert h.call("tokenURI", root) == f"https://gateway.example/v1/certificates/{root}"
+    # A retired certificate is still on the gateway, with its provenance.
+    remainder, part = h.ledger.transfer_part(h.t1, root, h.t2.address, "1.00").certificate_ids
+    assert [h.ledger.token_uri(i) for i in (root, remainder, part)] == [
+        f"https://gateway.example/v1/certificates/{i}" for i in (root, remainder, part)
+    ]
+
+
+def test_token_uri_of_an_unknown_certificate_is_refused(h):
+    with pytest.raises(ledger_errors.CertificateNotFound):
+        h.ledger.token_uri(999)
+
+
+@pytest.mark.parametrize("caller", ["core", "t1", "auditor"])
+def test_only_the_operator_points_token_uris(h, caller):
+    root = h.issue()
+    before = h.ledger.token_uri(root)
+    with h.unchanged(), pytest.raises(ledger_errors.AccessControlUnauthorizedAccount):
+        h.ledger.set_token_uri_base(getattr(h, caller), "https://evil.example/")
+    assert h.ledger.token_uri(root) == before
 
 
 def test_an_approved_operator_cannot_move_for_a_frozen_holder(h):

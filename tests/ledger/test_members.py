@@ -6,6 +6,7 @@ from eth_utils import to_checksum_address
 
 from scf_chain import ledger_errors
 from scf_chain.types import MemberRole
+from tests.conftest import new_invoice_number
 
 EmptyMemberName = ledger_errors.ERROR_CLASSES["EmptyMemberName"]
 
@@ -56,6 +57,46 @@ def test_only_the_operator_registers(h, caller):
 def test_the_zero_address_cannot_be_registered(h):
     with h.unchanged(), pytest.raises(ledger_errors.InvalidMemberAddress):
         h.ledger.register_member(h.operator, "0x" + "00" * 20, MemberRole.SUPPLIER, "Nobody")
+
+
+@pytest.mark.parametrize("which", ["operator", "ledger", "settlement_desk", "settlement_token"])
+def test_the_operator_and_the_contracts_cannot_be_registered(h, which):
+    """Before: the operator registered as a supplier could then be frozen, and its keys rotated, as a member."""
+    deployment = h.runtime.deployment
+    address = {
+        "operator": h.operator.address,
+        "ledger": h.ledger.address,
+        "settlement_desk": deployment.settlement_desk,
+        "settlement_token": deployment.settlement_token,
+    }[which]
+    with h.unchanged(), pytest.raises(ledger_errors.InvalidMemberAddress) as error:
+        h.ledger.register_member(h.operator, address, MemberRole.SUPPLIER, "Sneaky Supplies")
+    assert error.value.fields == {"account": to_checksum_address(address)}
+    assert error.value.code == "invalid_member_address"
+    assert "the zero address, a contract or the operator" in str(error.value)
+
+
+def test_a_member_cannot_be_made_an_operator(h):
+    operator_role = h.call("OPERATOR_ROLE")
+    with h.unchanged(), pytest.raises(ledger_errors.MemberCannotHoldRole) as error:
+        h.send(h.operator, "grantRole", operator_role, h.t1.address)
+    assert error.value.fields == {"account": h.t1.address, "role": "0x" + operator_role.hex()}
+    assert not h.call("hasRole", operator_role, h.t1.address)
+
+
+@pytest.mark.parametrize("name", ["Tier 1 Parts", "TIER 1 PARTS", "tier 1 parts"])
+def test_a_name_is_registered_once(h, name):
+    """Before: a second "Tier 1 Parts" was registered, and the CLI could no longer tell them apart."""
+    with h.unchanged(), pytest.raises(ledger_errors.MemberNameTaken) as error:
+        h.ledger.register_member(h.operator, NEW_ADDRESS, MemberRole.SUPPLIER, name)
+    assert error.value.fields == {"name": "Tier 1 Parts", "account": h.t1.address}
+    assert error.value.code == "member_name_taken"
+    assert str(error.value) == "MemberNameTaken: Tier 1 Parts is already named 'Tier 1 Parts'; member names are unique"
+
+
+def test_names_that_differ_are_registered(h):
+    h.ledger.register_member(h.operator, NEW_ADDRESS, MemberRole.SUPPLIER, "Tier 1 Parts (Shenzhen)")
+    assert h.ledger.member(NEW_ADDRESS).name == "Tier 1 Parts (Shenzhen)"
 
 
 @pytest.mark.parametrize("role", [MemberRole.SUPPLIER, MemberRole.FINANCIER])
@@ -109,7 +150,9 @@ def test_a_new_member_can_act_at_once(h):
     second_core = Account.create()
     h.ledger.register_member(h.operator, second_core.address, MemberRole.CORE_ENTERPRISE, "Beta Motors")
     h.ledger.set_credit_limit(h.operator, second_core.address, "100.00")
-    issued = h.ledger.issue(second_core, h.t1.address, "100.00", h.maturity, h.new_document())
+    issued = h.ledger.issue(
+        second_core, h.t1.address, "100.00", h.maturity, h.new_document(), invoice_number=new_invoice_number()
+    )
     assert h.ledger.certificate(issued.certificate_id).obligor == second_core.address
 
 

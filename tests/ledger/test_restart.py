@@ -12,6 +12,7 @@ from scf_chain.errors import NotDeployed
 from scf_chain.runtime import local_chain, open_runtime
 from scf_chain.settings import Settings
 from scf_chain.types import CertificateStatus, MemberRole
+from tests.conftest import new_invoice_number
 
 
 @pytest.fixture
@@ -49,7 +50,9 @@ def test_certificates_survive_a_restart(own_chain, consortium, maturity, new_doc
     ledger.set_max_hops(operator, 5)
 
     def issue(holder, amount):
-        return ledger.issue(core, holder.address, amount, maturity, new_document()).certificate_id
+        return ledger.issue(
+            core, holder.address, amount, maturity, new_document(), invoice_number=new_invoice_number()
+        ).certificate_id
 
     pending = issue(t1, "100.00")
     active = issue(t2, "200.00")

@@ -3,11 +3,12 @@
 from decimal import Decimal
 
 import pytest
+from eth_utils import keccak
 
 from scf_chain import ledger_errors
 from scf_chain.client import ZERO_ADDRESS
 from scf_chain.errors import InvalidAmount
-from scf_chain.types import CertificateStatus
+from scf_chain.types import CertificateStatus, MemberRole
 
 ERC721InvalidReceiver = ledger_errors.ERROR_CLASSES["ERC721InvalidReceiver"]
 ERC721InsufficientApproval = ledger_errors.ERROR_CLASSES["ERC721InsufficientApproval"]
@@ -147,12 +148,22 @@ def test_transfer_part_pays_a_part_and_keeps_the_remainder(h):
     assert h.events(result, "CertificateSplit")[0]["amounts"] == [99999, 1]
 
 
-def test_transfer_part_to_oneself_keeps_both_halves(h):
+def test_a_part_cannot_be_paid_to_its_own_holder(h):
+    """Before: the certificate was split in two, both halves kept by the holder."""
     root = h.issue(amount="1000.00")
-    ids = h.ledger.transfer_part(h.t1, root, h.t1.address, "400.00").certificate_ids
+    with h.unchanged(), pytest.raises(ledger_errors.TransferToHolder) as error:
+        h.ledger.transfer_part(h.t1, root, h.t1.address, "400.00")
+    assert error.value.fields == {"id": root, "holder": h.t1.address}
+    assert str(error.value) == f"TransferToHolder: Tier 1 Parts already holds certificate {root}"
+    assert error.value.code == "transfer_to_holder"
+
+
+def test_a_split_may_keep_parts_with_the_holder(h):
+    # A split is how a holder cuts its own certificate for later; only a movement to oneself is refused.
+    root = h.issue(amount="1000.00")
+    ids = h.ledger.split(h.t1, root, [(h.t1.address, "400.00"), (h.t1.address, "600.00")]).certificate_ids
     assert [h.ledger.certificate(i).holder for i in ids] == [h.t1.address, h.t1.address]
     assert [h.ledger.certificate(i).hops for i in ids] == [0, 0]
-    assert h.balance(h.t1) == 2
 
 
 @pytest.mark.parametrize("amount", ["1000.00", "1000.01", "5000.00"])
@@ -197,12 +208,15 @@ def test_transfer_moves_the_whole_certificate(h):
     assert h.ledger.certificate(root).hops == 2
 
 
-def test_a_transfer_to_oneself_makes_no_hop(h):
+@pytest.mark.parametrize("function", ["transferFrom", "safeTransferFrom"])
+def test_a_certificate_cannot_be_transferred_to_its_own_holder(h, function):
+    """Before: the transfer went through, a movement that moved nothing."""
     root = h.issue()
-    h.ledger.transfer(h.t1, root, h.t1.address)
-    cert = h.ledger.certificate(root)
-    assert (cert.holder, cert.hops) == (h.t1.address, 0)
-    assert h.balance(h.t1) == 1
+    with h.unchanged(), pytest.raises(ledger_errors.TransferToHolder) as error:
+        h.send(h.t1, function, h.t1.address, h.t1.address, root)
+    assert error.value.fields == {"id": root, "holder": h.t1.address}
+    with h.unchanged(), pytest.raises(ledger_errors.TransferToHolder):
+        h.ledger.transfer(h.t1, root, h.t1.address)
 
 
 # Refusals every movement shares
@@ -322,9 +336,69 @@ def test_a_frozen_certificate_cannot_move(h, kind):
 
 @pytest.mark.parametrize("kind", MOVES)
 def test_core_enterprises_and_financiers_may_hold(h, kind):
+    other_core = h.runtime.keystore.create()
+    h.ledger.register_member(h.operator, other_core.address, MemberRole.CORE_ENTERPRISE, "Other Motors")
     root = h.issue()
     move(h, kind, h.t1, root, h.bank.address)
     assert h.balance(h.bank) == 1
     (held,) = [c for c in h.ledger.holdings(root) if c.holder == h.bank.address]
-    move(h, WHOLE, h.bank, held.id, h.core.address)
-    assert h.ledger.certificate(held.id).holder == h.core.address
+    move(h, WHOLE, h.bank, held.id, other_core.address)
+    assert h.ledger.certificate(held.id).holder == other_core.address
+
+
+@pytest.mark.parametrize("kind", MOVES)
+def test_a_certificate_cannot_pass_to_its_obligor(h, kind):
+    """Before: the obligor could hold its own payable, and at settlement paid itself."""
+    root = h.issue()
+    with h.unchanged(), pytest.raises(ledger_errors.TransferToObligor) as error:
+        move(h, kind, h.t1, root, h.core.address)
+    # The id is that of the certificate which would have reached the obligor: the root, or the new part.
+    assert error.value.fields["obligor"] == h.core.address
+    assert error.value.fields["id"] == (root if kind == WHOLE else h.next_id() + 1)
+    assert error.value.code == "transfer_to_obligor"
+    assert "Acme Motors owes certificate" in str(error.value)
+
+
+def test_an_approved_member_cannot_pass_a_certificate_to_its_obligor(h):
+    root = h.issue()
+    h.send(h.t1, "setApprovalForAll", h.bank.address, True)
+    with h.unchanged(), pytest.raises(ledger_errors.TransferToObligor):
+        h.send(h.bank, "transferFrom", h.t1.address, h.core.address, root)
+
+
+# The hop counter
+
+
+def _set_hops(h, certificate_id: int, hops: int) -> None:
+    """Writes a certificate's hop count straight into the ledger's storage, to stand for that many real hops.
+
+    The slot of the certificates mapping is found by reading: the one whose entry for this id holds its face value.
+    """
+    face = int(h.ledger.certificate(certificate_id).face_value * 100)
+    for mapping_slot in range(64):
+        key = keccak(certificate_id.to_bytes(32, "big") + mapping_slot.to_bytes(32, "big"))
+        word = int.from_bytes(h.w3.eth.get_storage_at(h.ledger.address, key), "big")
+        if word and (word >> 32) & (2**64 - 1) == face and (word >> 96) & (2**40 - 1) == certificate_id:
+            break
+    else:
+        raise AssertionError("the certificates mapping was not found in the ledger's storage")
+    hops_shift = 8 * 27  # Certificate: holderIndex 4, faceValue 8, rootId 5, parentId 5, firstChildId 5, then hops
+    word = (word & ~((2**16 - 1) << hops_shift)) | (hops << hops_shift)
+    h.w3.provider.make_request("anvil_setStorageAt", [h.ledger.address, "0x" + key.hex(), f"0x{word:064x}"])
+    assert h.ledger.certificate(certificate_id).hops == hops
+
+
+@pytest.mark.parametrize("kind", MOVES)
+def test_without_a_hop_limit_the_counter_never_wraps(h, kind):
+    """Before: with no limit set, the 65,536th hop wrapped the counter back to 0."""
+    assert h.ledger.max_hops() == 0
+    root = h.issue()
+    _set_hops(h, root, 65_534)
+    h.ledger.transfer(h.t1, root, h.t2.address)
+    assert h.ledger.certificate(root).hops == 65_535
+    with h.unchanged(), pytest.raises(ledger_errors.HopLimitExceeded) as error:
+        move(h, kind, h.t2, root, h.t3.address)
+    assert error.value.fields == {"id": root, "hops": 65_536, "maxHops": 65_535}
+    # What stays with the holder makes no hop, so the holder can still split it for itself.
+    ids = h.ledger.split(h.t2, root, [(h.t2.address, "600.00"), (h.t2.address, "400.00")]).certificate_ids
+    assert [h.ledger.certificate(i).hops for i in ids] == [65_535, 65_535]
