@@ -9,15 +9,12 @@ because both tools set them from script, and ReDoc runs its search in a worker.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from api.problems import not_found
-
-log = logging.getLogger(__name__)
+from api.problems import Problem, not_found
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = PROJECT_ROOT / "node_modules"
@@ -66,6 +63,14 @@ def _secured(response: Response, *, cache: str) -> Response:
 
 
 def _page(name: str) -> Response:
+    missing = [path.name for path in ASSETS.values() if not path.is_file()]
+    if missing:
+        # Rather than a blank page: say what is missing and how to install it.
+        raise Problem(
+            503,
+            "docs_assets_missing",
+            f"The documentation's assets are not installed ({', '.join(missing)}); run npm ci.",
+        )
     return _secured(FileResponse(PAGES / name, media_type="text/html; charset=utf-8"), cache="no-store")
 
 
@@ -85,8 +90,3 @@ def docs_asset(name: str) -> Response:
     if path is None or not path.is_file():
         raise not_found("documentation asset")
     return _secured(FileResponse(path), cache="no-cache")
-
-
-def missing_assets() -> list[Path]:
-    """The assets that are not installed (``npm ci`` installs them)."""
-    return [path for path in ASSETS.values() if not path.is_file()]
