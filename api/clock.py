@@ -28,8 +28,9 @@ SECONDS_PER_DAY = 86_400
 class LedgerClock:
     """Unix seconds and dates as the ledger sees them; the wall clock alone without a chain."""
 
-    def __init__(self, w3: Web3 | None = None) -> None:
+    def __init__(self, w3: Web3 | None = None, max_tenor_days: int | None = None) -> None:
         self._w3 = w3
+        self.max_tenor_days = max_tenor_days
         self._lock = threading.Lock()
         self._last_block_time = 0
 
@@ -58,10 +59,13 @@ class LedgerClock:
 _clock = LedgerClock()
 
 
-def install(w3: Web3 | None) -> None:
-    """Makes the ledger at ``w3`` the clock of this process (None: back to the wall clock)."""
+def install(w3: Web3 | None, max_tenor_days: int | None = None) -> None:
+    """Makes the ledger at ``w3`` the clock of this process (None: back to the wall clock).
+
+    ``max_tenor_days`` is the ledger's own limit on maturities, read from the contract.
+    """
     global _clock
-    _clock = LedgerClock(w3)
+    _clock = LedgerClock(w3, max_tenor_days)
 
 
 def ledger_now() -> int:
@@ -72,6 +76,11 @@ def ledger_now() -> int:
 def ledger_time() -> float:
     """Unix seconds with their fraction, by the ledger's clock: for the times of the gateway's own records."""
     return _clock.seconds()
+
+
+def ledger_max_tenor_days() -> int | None:
+    """The furthest maturity the ledger accepts, in days after its today; None before the ledger is known."""
+    return _clock.max_tenor_days
 
 
 def ledger_today() -> date:

@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         make_data_dir_private(settings.data_dir)  # before the gateway opens or creates anything in it
         gateway = Gateway(settings)
         gateway.start()
-        clock.install(gateway.runtime.w3)  # dates are validated as the contracts will judge them
+        # Dates are validated as the contracts will judge them, by the ledger's clock and its tenor.
+        clock.install(gateway.runtime.w3, gateway.runtime.ledger.max_tenor_days())
         gateway.every(settings.overdue_interval_s, "overdue", overdue.mark_past_grace)
         gateway.every(discounting.LAPSED_OFFERS_INTERVAL_S, "lapsed-offers", discounting.release_lapsed)
         app.state.gateway = gateway

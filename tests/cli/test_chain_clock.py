@@ -19,10 +19,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+from web3 import Web3
+from web3.contract import Contract
 
 from scf_chain.chain import free_port
-from scf_chain.compiler import PROJECT_ROOT
+from scf_chain.compiler import PROJECT_ROOT, compile_contracts
+from scf_chain.deploy import LEDGER_CONTRACT, Deployment
 from scf_chain.money import today_utc
+from scf_chain.settings import Settings
 from tests.cli.test_cli import error_line, run_scf, scf_command
 
 MEMBER_LINE = re.compile(
@@ -79,6 +83,16 @@ def ledger_date(base_url: str, key: str) -> date:
     return date.fromisoformat(me.json()["ledger_date"])
 
 
+def ledger_contract(folder: Path, output: str) -> Contract:
+    """The ledger deployed by `scf run` in ``folder``, on the chain its output names."""
+    chain_url = re.search(r"local chain started at (http://\S+)", output)
+    assert chain_url, output
+    deployment = Deployment.load(Settings(data_dir=folder).manifest_path)
+    assert deployment is not None
+    abi = compile_contracts(Settings().build_dir)[LEDGER_CONTRACT].abi
+    return Web3(Web3.HTTPProvider(chain_url.group(1))).eth.contract(address=deployment.ledger, abi=abi)
+
+
 def issue(base_url: str, key: str, to: str, maturity: date, invoice: str) -> httpx.Response:
     body = {
         "to": to,
@@ -109,10 +123,14 @@ def test_run_keeps_todays_date_advance_moves_it_and_a_restart_keeps_clock_and_ke
         assert ledger_date(base_url, operator) in (before, today_utc())
         assert "scf chain advance --days" in output()
 
-        # Maturities are bounded from today: 60 days ahead is fine, 400 is beyond the ledger's 365-day tenor.
+        # Maturities are bounded from today: 60 days ahead is fine, 400 is beyond the ledger's tenor (365 days).
+        tenor = ledger_contract(folder, output()).functions.MAX_TENOR_DAYS().call()
+        assert tenor == 365
         today = ledger_date(base_url, operator)
         soon = issue(base_url, core, supplier, today + timedelta(days=60), "CLOCK-60")
         assert soon.status_code == 201, soon.text
+        last = issue(base_url, core, supplier, today + timedelta(days=tenor), "CLOCK-LAST")
+        assert last.status_code == 201, last.text
         far = issue(base_url, core, supplier, today + timedelta(days=400), "CLOCK-400")
         assert far.status_code == 422 and far.json()["field"] == "maturity_date", far.text
 
