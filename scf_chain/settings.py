@@ -41,8 +41,10 @@ class Settings(BaseSettings):
         default=64, description="Transactions one signer may have in flight; keep below Besu's per-sender limit."
     )
     confirmations: int = Field(default=0, description="Blocks the indexer waits for; 0 for Anvil and QBFT.")
-    rate_limit_per_minute: int = Field(default=1200, description="Requests one API key may make each minute.")
-    rate_limit_burst: int = Field(default=200, description="Requests one API key may make at once.")
+    rate_limit_per_minute: int = Field(
+        default=1200, ge=0, description="Requests one member may make each minute; 0: only the burst, for good."
+    )
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests one member may make at once.")
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body the gateway reads.")
     max_document_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest invoice or contract file the gateway accepts for upload."

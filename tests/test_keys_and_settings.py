@@ -189,3 +189,9 @@ def test_the_compiler_cache_is_owner_only(tmp_path):
         (cache / built.name).write_bytes(built.read_bytes())
     assert compile_contracts(cache)
     assert _mode(cache) == 0o700
+
+
+@pytest.mark.parametrize("limits", [{"rate_limit_per_minute": -1}, {"rate_limit_burst": 0}])
+def test_a_rate_limit_that_could_never_let_a_request_through_is_refused(limits):
+    with pytest.raises(ValidationError):
+        Settings(**limits)
