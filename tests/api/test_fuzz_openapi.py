@@ -1,9 +1,9 @@
 """Schemathesis over the whole published OpenAPI, against a real gateway and chain of their own.
 
 It acts as the operator and as one member of each role that has operations of its own, each
-for a bounded time, and checks two things of every response: no 5xx, and the body matches
-the schema the OpenAPI documents for that status. The gateway is its own (the fuzzer
-freezes members, rotates keys and moves money at random, which would upset the other
+for a bounded time, and checks every response: no 5xx, a status and a content type that the
+OpenAPI documents for the operation, and a body that matches the schema documented for them.
+The gateway is its own (the fuzzer freezes members, rotates keys and moves money at random, which would upset the other
 tests), with rate limits raised so that the fuzzer is never throttled. The ledger is seeded
 with certificates, a financing request and an offer, so that ids the fuzzer reads lead on
 to operations that do something.
@@ -34,7 +34,7 @@ from tests.api.conftest import PROJECT_ROOT, GatewayProcess, maturity_in, new_do
 
 SECONDS_PER_ROLE = int(os.environ.get("SCF_FUZZ_SECONDS", "35"))
 SEED = os.environ.get("SCF_FUZZ_SEED", "20261202")
-CHECKS = "not_a_server_error,response_schema_conformance"
+CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"
 # The operator last: it freezes members and rotates their keys at random, which would leave the others
 # nothing to try but 401s.
 ROLES = ("core_enterprise", "supplier", "financier", "operator")
