@@ -211,9 +211,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if isinstance(exc.__cause__, UnicodeDecodeError):  # a JSON body that is not text: malformed JSON too
+        # FastAPI answers 400 for a JSON body that fails to decode other than as a JSONDecodeError; that is
+        # malformed JSON too.
+        if isinstance(exc.__cause__, UnicodeDecodeError):  # not text
             cause = exc.__cause__
             return _json_problem(cause.object, cause.start, "bytes that are not UTF-8").response()
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):  # a number of thousands of digits
+            detail = "The request body is not valid JSON: it holds a number too long to read."
+            return Problem(422, "invalid_json", detail).response()
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = "No such resource." if exc.status_code == 404 else str(exc.detail)
         return Problem(exc.status_code, code, _sentence(detail)).response()

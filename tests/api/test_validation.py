@@ -308,6 +308,15 @@ def test_malformed_json_is_a_problem_naming_line_and_column(operator_api, conten
     assert "field" not in problem
 
 
+def test_a_number_of_thousands_of_digits_is_malformed_json(operator_api):
+    # Before: 400 "There was an error parsing the body" (Python's limit on the digits of an int), undocumented.
+    content = b'{"name": "Acme", "role": ' + b"9" * 5000 + b"}"
+    response = operator_api.client.post("/v1/members", content=content, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_json"
+    assert "field" not in response.json()
+
+
 # Freezes that change nothing send nothing
 
 
