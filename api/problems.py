@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from requests import RequestException
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from web3.exceptions import Web3Exception
 
 from scf_chain.errors import (
@@ -219,6 +220,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):  # a number of thousands of digits
             detail = "The request body is not valid JSON: it holds a number too long to read."
             return Problem(422, "invalid_json", detail).response()
+        form_error = exc.__cause__ or exc.__context__  # Starlette raises its 400 inside the handler, not from it
+        if isinstance(form_error, MultiPartException):  # an upload whose form cannot be read
+            detail = f"The request body is not a readable multipart form: {form_error.message}"
+            return Problem(422, "invalid_form", _sentence(detail)).response()
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = "No such resource." if exc.status_code == 404 else str(exc.detail)
         return Problem(exc.status_code, code, _sentence(detail)).response()

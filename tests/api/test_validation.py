@@ -359,3 +359,14 @@ def test_freezing_a_frozen_certificate_is_409_and_sends_nothing(issued, operator
     assert operator_api.post(f"{path}/unfreeze").status_code == 200
     assert operator_api.post(f"{path}/unfreeze").json()["code"] == "certificate_not_frozen"
     assert len(_events_named(operator_api, "CertificateUnfrozen", id=certificate["id"])) == 1
+
+
+def test_an_unreadable_upload_form_is_422(onboard):
+    # Before: 400 "Missing boundary in multipart.", a status the OpenAPI does not document.
+    core = onboard("core_enterprise")
+    headers = {"content-type": "multipart/form-data"}  # no boundary
+    response = core.api.client.post("/v1/documents", content=b"garbage", headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "invalid_form"
+    assert "boundary" in response.json()["detail"]
