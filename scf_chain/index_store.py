@@ -1,6 +1,7 @@
 """The SQLite read model of the ledger, kept by :class:`scf_chain.indexer.Indexer`.
 
-Tables: ``events`` holds every ledger event as decoded (the audit trail);
+Tables: ``events`` holds every event of the ledger, the settlement desk and the settlement
+token (its ERC-20 transfers: deposits, withdrawals, payments) as decoded (the audit trail);
 ``certificates``, ``holdings`` (who ever held what) and ``members`` are derived from
 the events exactly as the contract derives its state; ``blocks`` keeps the hash and
 timestamp of indexed blocks for reorg detection; ``meta`` keeps the checkpoint.

@@ -200,3 +200,30 @@ def test_deposits_and_withdrawals_are_in_the_export_as_token_movements(trail, on
     assert [e["args"]["value"] for e in moves] == [125_050, 50]
     balance = sum(Decimal(e["details"]["amount"]) * (1 if e["details"]["movement"] == "deposit" else -1) for e in moves)
     assert balance == Decimal(bank.api.get("/v1/balances").json()["balance"]) == Decimal("1250.00")
+
+
+def test_a_financing_payment_is_in_the_export_and_cash_reconciles(trail, gateway, operator_key):
+    from tests.api.financing_harness import Harness
+
+    auditor, _, started = trail
+    h = Harness(gateway, gateway.chain.record().url, operator_key)
+    core, supplier, bank = h.core(), h.onboard("supplier"), h.onboard("financier")
+    certificate_id = h.issue(core, supplier, "100000.00", days=90)["id"]
+    accepted = h.finance(supplier, bank, certificate_id)
+    events = lines(auditor.api.get("/v1/audit/events", params={"from": str(started)}))
+    (sale,) = [e for e in events if e["name"] == "OfferAccepted" and e["args"]["id"] == certificate_id]
+    assert (sale["details"]["price"], sale["details"]["face_value"]) == (accepted["price"], "100000.00")
+    assert Decimal(sale["details"]["interest"]) == Decimal("100000.00") - Decimal(accepted["price"])
+    (payment,) = [e for e in events if e["contract"] == "token" and e["tx_hash"] == sale["tx_hash"]]
+    assert payment["details"]["movement"] == "transfer"
+    assert (payment["details"]["from"], payment["details"]["to"]) == (bank.address, supplier.address)
+    assert payment["details"]["amount"] == accepted["price"]
+    # Every member's cash is the sum of its movements in the trail.
+    for member in (bank, supplier):
+        moved = Decimal("0.00")
+        for e in events:
+            if e["contract"] == "token":
+                moved += Decimal(e["details"]["amount"]) * (
+                    (e["details"]["to"] == member.address) - (e["details"]["from"] == member.address)
+                )
+        assert moved == h.balance(member)
