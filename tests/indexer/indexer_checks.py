@@ -92,7 +92,6 @@ def run_lifecycle(consortium: Any, new_document: Callable[[], bytes], maturity: 
         tier3, part2, [(tier3.address, "40.25"), (tier4.address, "60.00"), (tier2.address, "0.25")]
     ).certificate_ids
     ledger.transfer(tier4, children[1], consortium.bank.address)
-    ledger.transfer(tier2, remainder2, tier2.address)  # to oneself: no hop
     ledger.freeze_certificate(op, remainder2)
     ledger.unfreeze_certificate(op, remainder2)
     rejected = ledger.issue(
