@@ -217,18 +217,28 @@ def _from_json(data: dict[str, Any], source: str) -> KeptOffer:
         raise ScfError(f"{source} is not an offer written by `scf offer create` ({exc})") from None
 
 
+def _read_offer(path: Path) -> KeptOffer:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ScfError(f"{path} cannot be read as an offer ({exc})") from None
+    if not isinstance(data, dict):
+        raise ScfError(f"{path} is not an offer written by `scf offer create`")
+    return _from_json(data, str(path))
+
+
 def _kept_offers(runtime: Runtime) -> list[KeptOffer]:
     folder = _offers_dir(runtime)
     if not folder.is_dir():
         return []
-    kept = [_from_json(json.loads(path.read_text()), str(path)) for path in sorted(folder.glob("*.json"))]
+    kept = [_read_offer(path) for path in sorted(folder.glob("*.json"))]
     return sorted(kept, key=lambda k: (k.signed.offer.certificate_id, k.signed.offer.nonce))
 
 
 def _find_offer(runtime: Runtime, reference: str) -> KeptOffer:
     path = Path(reference)
     if path.suffix == ".json" and path.is_file():
-        return _from_json(json.loads(path.read_text()), reference)
+        return _read_offer(path)
     matching = [k for k in _kept_offers(runtime) if k.id.startswith(reference.strip().lower())] if reference else []
     if len(matching) != 1:
         found = "no offer" if not matching else f"{len(matching)} offers"

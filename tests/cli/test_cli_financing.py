@@ -181,5 +181,8 @@ def test_offers_are_created_listed_and_accepted_for_no_more_than_they_were_price
     assert "used (accepted or withdrawn)" in ok("offer", "list", "--all")
     assert "accepted or withdrawn already" in error("offer", "accept", offer_id, "--as", "Tier One Parts")
     assert error("offer", "accept", "ffffffffffff", "--as", "Tier One Parts").startswith("error: No offer in ")
+    broken = data_dir / "broken.json"
+    broken.write_text("{not json")
+    assert error("offer", "accept", str(broken), "--as", "Tier One Parts").startswith(f"error: {broken} cannot be read")
     # Where the offers live is in the help.
     assert "into the folder `offers` of the data folder" in " ".join(ok("offer", "--help").split())
