@@ -88,7 +88,9 @@ def _operations(gateway: GatewayProcess) -> list[tuple[str, str, str]]:
     ]
 
 
-def test_swagger_ui_lists_every_operation_without_the_internet(gateway: GatewayProcess, offline: OfflinePage) -> None:
+def test_swagger_ui_lists_every_operation_without_the_internet(
+    gateway: GatewayProcess, offline: OfflinePage, operator_key: str
+) -> None:
     operations = _operations(gateway)
     page = offline.page
     page.goto(f"{gateway.base_url}/docs")
@@ -100,6 +102,18 @@ def test_swagger_ui_lists_every_operation_without_the_internet(gateway: GatewayP
     expect(page.locator(".btn.authorize")).to_be_visible()  # the bearer scheme, so a person can try requests
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "docs-swagger-ui.png"))
+
+    # A person can sign in with a key and try a request, under the page's policy.
+    page.click(".btn.authorize")
+    page.fill("input[aria-label=auth-bearer-value]", operator_key)
+    page.click(".auth-btn-wrapper button.authorize")
+    page.click(".btn-done")
+    me = page.locator(".opblock", has=page.locator('[data-path="/v1/me"]'))
+    me.locator(".opblock-summary-control").click()
+    me.locator(".try-out__btn").click()
+    me.locator(".btn.execute").click()
+    expect(me.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
+    expect(me.locator(".live-responses-table .microlight").first).to_contain_text('"role": "operator"')
 
     assert offline.elsewhere == []
     assert offline.errors == []
