@@ -257,7 +257,38 @@ def test_every_numeric_parameter_has_bounds_in_the_schema(gateway):
                 for option in schema.get("anyOf", [schema]):
                     if option.get("type") == "integer" and not {"minimum", "maximum"} <= option.keys():
                         unbounded.append(f"{method.upper()} {path} {parameter['name']}")
+    # And every integer field of a request body, at any depth: bounded, or one of a few values.
+    schemas = document["components"]["schemas"]
+    for name, schema in schemas.items():
+        for field, definition in schema.get("properties", {}).items():
+            for option in definition.get("anyOf", [definition]):
+                bounded = {"minimum", "maximum"} <= option.keys() or "enum" in option or "const" in option
+                if option.get("type") == "integer" and name in _request_schemas(document) and not bounded:
+                    unbounded.append(f"{name}.{field}")
     assert unbounded == []
+
+
+def _request_schemas(document):
+    """The names of the schemas that requests carry, and of those they contain."""
+    schemas, names = document["components"]["schemas"], set()
+    pending = [
+        c["schema"]
+        for item in document["paths"].values()
+        for op in item.values()
+        for c in op.get("requestBody", {}).get("content", {}).values()
+    ]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if "$ref" in node:
+                name = node["$ref"].rsplit("/", 1)[1]
+                if name not in names:
+                    names.add(name)
+                    pending.append(schemas[name])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return names
 
 
 # Bodies: JSON whatever the content type; malformed JSON located by line and column
