@@ -895,6 +895,7 @@ class AuditEvent(BaseModel):
         "a price, recourse claims), or the settlement token (deposits, withdrawals and payments)."
     )
     timestamp: datetime
+    day: date = Field(alias="date", description="The ISO date (UTC) of `timestamp`.")  # `date` would hide the type
     name: str
     details: dict[str, Any] = Field(
         description="The arguments in the API's language: amounts as decimal CNY strings beside their raw value in "
@@ -924,4 +925,3 @@ class DocumentCheckForm(Input):
         extra="forbid",
         json_schema_extra={"examples": [{"certificate_id": 7, "file": "(the bytes of INV-0001.pdf)"}]},
     )
-    day: date = Field(alias="date", description="The ISO date (UTC) of `timestamp`.")  # `date` would hide the type

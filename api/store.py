@@ -451,7 +451,7 @@ class GatewayStore:
             cursor = db.execute(
                 "UPDATE operations SET status = 'failed', problem = ?, updated_at = ? "
                 "WHERE status IN ('submitted', 'mined')",
-                (json.dumps(problem), time.time()),
+                (json.dumps(problem), self._clock()),
             )
             return cursor.rowcount
 
