@@ -903,7 +903,9 @@ class AuditEvent(BaseModel):
         "words (`role`, `role_code`), rates as fractions a year (`annual_rate`, `annual_rate_units`); for the "
         "token, `movement` is deposit, withdrawal or transfer."
     )
-    args: dict[str, Any] = Field(description="The arguments as decoded from the log, in the contracts' names and units.")
+    args: dict[str, Any] = Field(
+        description="The arguments as decoded from the log, in the contracts' names and units."
+    )
     cursor: str = Field(description="Pass as `after` to continue after this event.")
 
 

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -170,12 +171,10 @@ def new_document_hash() -> str:
     return "0x" + hashlib.sha256(f"api-invoice-{next(_documents)}-{time.time_ns()}".encode()).hexdigest()
 
 
-_invoices = itertools.count(1)
-
-
 def new_invoice_number() -> str:
     """A fresh invoice number: an obligor issues against each invoice number once."""
-    return f"INV-API-{next(_invoices):06d}"
+    # Random, not a counter: test modules import this conftest as a second module with its own counter.
+    return f"INV-API-{uuid.uuid4().hex[:12].upper()}"
 
 
 def maturity_in(days: int = 90) -> str:

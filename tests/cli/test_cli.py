@@ -249,9 +249,7 @@ def test_other_failures_are_one_line(members: dict[str, str], invoice: Path) -> 
                        "--invoice", "INV-WRONG-ROLE")  # fmt: skip
     assert wrong_role.startswith("error: Tier One Parts is a supplier")
     ok("member", "add", "Keyless Supplies", "--role", "supplier", "--address", Account.create().address)
-    assert "error: No signing key for Keyless Supplies" in fails(
-        "cert", "accept", "1", "--as", "Keyless Supplies"
-    )
+    assert "error: No signing key for Keyless Supplies" in fails("cert", "accept", "1", "--as", "Keyless Supplies")
     assert "exactly one of" in fails("cert", "issue", "--from", "Acme Motors", "--to", "Tier One Parts",
                                      "--amount", "1", "--maturity", maturity(), "--invoice", "INV-NO-ANCHOR",
                                      code=2)  # fmt: skip
