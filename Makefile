@@ -71,7 +71,8 @@ LINT_CHECKS := \
 	"$(BIN)/mypy" \
 	"$(BIN)/mypy --follow-imports=silent scripts" \
 	"$(NODE_BIN)/solhint --disc --noPoster --max-warnings 0 'contracts/**/*.sol'" \
-	"$(BIN)/python scripts/check_contracts.py"
+	"$(BIN)/python scripts/check_contracts.py" \
+	"$(BIN)/lint-imports"
 
 lint: install
 	@failed=(); \

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
 from api.gateway import Caller, Gateway
-from api.problems import Problem
+from api.render.problems import Problem
 
 bearer = HTTPBearer(auto_error=False, description="The API key the operator issued to your member.")
 

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from api import clock
-from api.problems import Problem
-from api.provenance_cache import ProvenanceCache
 from api.ratelimit import RateLimiter
+from api.render.problems import Problem
+from api.services.provenance_cache import ProvenanceCache
 from api.store import GatewayStore, SqliteJournal
-from scf_chain.indexer import LedgerIndex
+from scf_chain.client import clock
+from scf_chain.index.indexer import LedgerIndex
 from scf_chain.runtime import Runtime, event_indexer, open_runtime
 from scf_chain.settings import Settings
 

@@ -8,12 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import clock, discounting, overdue
 from api.gateway import Gateway
 from api.json_body import JsonBody
 from api.middleware import RequestGuard
 from api.openapi import install_openapi, operation_id
-from api.problems import install_problem_handlers
+from api.render.problems import install_problem_handlers
 from api.routes import (
     audit,
     balances,
@@ -29,6 +28,8 @@ from api.routes import (
     provenance,
     settlement,
 )
+from api.services import discounting, overdue
+from scf_chain.client import clock
 from scf_chain.settings import InvalidSettings, Settings, get_settings, make_data_dir_private
 
 DESCRIPTION = """

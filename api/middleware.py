@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import CALLER_SCOPE_KEY, SHOWN_ONCE_SCOPE_KEY, authenticate
 from api.gateway import Gateway
-from api.problems import PROBLEM_JSON, Problem
+from api.render.problems import PROBLEM_JSON, Problem
 from api.store import watch_signed_transactions
 
 IDEMPOTENT_METHODS = ("POST", "PUT")

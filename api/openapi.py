@@ -24,11 +24,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
-from api.clock import ledger_today
 from api.deps import current_caller, require_role
 from api.middleware import IDEMPOTENT_METHODS, MAX_IDEMPOTENCY_KEY_LENGTH
-from api.responses import problem_response
+from api.render.responses import problem_response
 from api.schemas import Problem
+from scf_chain.client.clock import ledger_today
 
 # Every role check that require_role() makes is the same function, closed over other roles.
 _ROLE_CHECK_CODE = require_role("operator").__code__

@@ -9,16 +9,16 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from scf_chain.chain import LocalChain, rpc_answers
-from scf_chain.client import ContractAt, LedgerClient
-from scf_chain.compiler import CompiledContract, compile_contracts
-from scf_chain.deploy import DESK_CONTRACT, LEDGER_CONTRACT, TOKEN_CONTRACT, Deployment, deploy, find_deployment
-from scf_chain.errors import ChainUnavailable, KeyNotFound, NotDeployed, ScfError
-from scf_chain.indexer import Indexer, LedgerIndex
-from scf_chain.keys import DEV_SCRYPT_N, PRODUCTION_SCRYPT_N, KeyStore, anvil_account
-from scf_chain.rpc import PooledHTTPProvider
+from scf_chain.chain.compiler import CompiledContract, compile_contracts
+from scf_chain.chain.deploy import DESK_CONTRACT, LEDGER_CONTRACT, TOKEN_CONTRACT, Deployment, deploy, find_deployment
+from scf_chain.chain.keys import DEV_SCRYPT_N, PRODUCTION_SCRYPT_N, KeyStore, anvil_account
+from scf_chain.chain.local import LocalChain, rpc_answers
+from scf_chain.chain.rpc import PooledHTTPProvider
+from scf_chain.chain.transactions import Journal, TransactionSender
+from scf_chain.client.ledger import ContractAt, LedgerClient
+from scf_chain.domain.errors import ChainUnavailable, KeyNotFound, NotDeployed, ScfError
+from scf_chain.index.indexer import Indexer, LedgerIndex
 from scf_chain.settings import Settings
-from scf_chain.transactions import Journal, TransactionSender
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from scf_chain.errors import ScfError
+from scf_chain.domain.errors import ScfError
 
 # Passphrases that mean "nobody set one"; refused outside development mode.
 DEFAULT_PASSPHRASE = "scf-dev-passphrase"  # noqa: S105 - the well-known development value, refused in production
@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         return port == self.chain_port or port == self._embedded_chain_port()
 
     def _embedded_chain_port(self) -> int | None:
-        # The record the embedded chain of this data folder writes when it starts (scf_chain.chain.LocalChain).
+        # The record the embedded chain of this data folder writes when it starts (scf_chain.chain.local.LocalChain).
         record = self.data_dir / "chain" / "chain.json"
         try:
             port = json.loads(record.read_text())["port"]

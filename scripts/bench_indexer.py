@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from scf_chain.bench.indexer import VARIANTS, WithoutLogTimestamps, populate, time_build
-from scf_chain.deploy import LEDGER_CONTRACT
-from scf_chain.indexer import Indexer
+from scf_chain.chain.deploy import LEDGER_CONTRACT
+from scf_chain.index.indexer import Indexer
 from scf_chain.runtime import local_chain, open_runtime
 from scf_chain.settings import Settings
+from tools.bench.indexer import VARIANTS, WithoutLogTimestamps, populate, time_build
 
 
 def main() -> None:

@@ -36,11 +36,11 @@ import httpx
 from eth_account.signers.local import LocalAccount
 
 from api.store import GatewayStore
-from scf_chain.chain import free_port
-from scf_chain.money import today_utc
+from scf_chain.chain.local import free_port
+from scf_chain.domain.money import today_utc
+from scf_chain.domain.types import MemberRole
 from scf_chain.runtime import Runtime, local_chain, open_runtime
 from scf_chain.settings import Settings
-from scf_chain.types import MemberRole
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FAN_OUT = 100

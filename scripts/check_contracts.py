@@ -16,8 +16,8 @@ from typing import Any
 
 import solcx
 
-from scf_chain.compiler import PROJECT_ROOT, SOLC_FRONT_END, compiler_settings, compiler_warnings
-from scf_chain.errors import ScfError
+from scf_chain.chain.compiler import PROJECT_ROOT, SOLC_FRONT_END, compiler_settings, compiler_warnings
+from scf_chain.domain.errors import ScfError
 
 HARDHAT = PROJECT_ROOT / "node_modules" / ".bin" / "hardhat"
 # The settings that change the bytecode; output selection differs by design.
@@ -51,7 +51,7 @@ def config_mismatches() -> list[str]:
         if hardhat["settings"].get(key) != ours.get(key):
             problems.append(
                 f"setting {key!r}: hardhat.config.js has {hardhat['settings'].get(key)!r}, "
-                f"scf_chain/compiler.py has {ours.get(key)!r}"
+                f"scf_chain/chain/compiler.py has {ours.get(key)!r}"
             )
     return problems
 

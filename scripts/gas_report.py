@@ -6,7 +6,7 @@ touches the chain of `make run`. Usage: python scripts/gas_report.py (or `scf ga
 
 from __future__ import annotations
 
-from scf_chain.gas import gas_report
+from tools.gas import gas_report
 
 
 def main() -> None:

@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from scf_chain.chain import LocalChain
-from scf_chain.money import today_utc
+from scf_chain.chain.local import LocalChain
+from scf_chain.domain.money import today_utc
+from scf_chain.domain.types import MemberRole
 from scf_chain.runtime import Runtime, local_chain, open_runtime
 from scf_chain.settings import Settings
-from scf_chain.types import MemberRole
 
 
 @pytest.fixture(scope="session")

@@ -17,14 +17,14 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import GatewayDep, require_role
 from api.gateway import Caller
-from api.index_reader import reader_for
-from api.problems import Problem
-from api.responses import problem_responses
+from api.render.problems import Problem
+from api.render.responses import problem_responses
 from api.schemas import AuditEvent
-from scf_chain.index_store import TOKEN, ZERO_ADDRESS, EventRange, role_label
-from scf_chain.indexer import EventRecord, LedgerIndex
-from scf_chain.money import from_day
-from scf_chain.pricing import from_rate_units
+from scf_chain.domain.money import from_day
+from scf_chain.domain.pricing import from_rate_units
+from scf_chain.index.indexer import EventRecord, LedgerIndex
+from scf_chain.index.reader import reader_for
+from scf_chain.index.store import TOKEN, ZERO_ADDRESS, EventRange, role_label
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

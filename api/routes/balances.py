@@ -12,11 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.actions import member_lock
 from api.deps import CurrentCaller, GatewayDep, OperatorCaller, require_role
 from api.gateway import Caller
-from api.problems import not_found
-from api.responses import WRITE_RESPONSES, problem_responses
+from api.render.problems import not_found
+from api.render.responses import WRITE_RESPONSES, problem_responses
 from api.routes.members import visible_member
 from api.schemas import (
     AllowanceOut,
@@ -26,7 +25,8 @@ from api.schemas import (
     TokenMovement,
     TokenMovementOut,
 )
-from api.writes import Report, respond, signer_for
+from api.services.payments import member_lock
+from api.services.writes import Report, respond, signer_for
 
 router = APIRouter(tags=["balances"])
 

@@ -11,10 +11,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentCaller, GatewayDep, OperatorCaller, require_role
-from api.documents import document_to_anchor
 from api.gateway import Caller, Gateway
-from api.problems import Problem, not_found
-from api.responses import WRITE_RESPONSES, problem_responses
+from api.render.problems import Problem, not_found
+from api.render.responses import WRITE_RESPONSES, problem_responses
 from api.schemas import (
     Address,
     CertificateIssue,
@@ -26,9 +25,10 @@ from api.schemas import (
     OperationOut,
     WriteResult,
 )
-from api.writes import ActionResult, certificate_out, perform, signer_for
-from scf_chain.indexer import CertificateRecord
-from scf_chain.types import TxResult
+from api.services.documents import document_to_anchor
+from api.services.writes import ActionResult, certificate_out, perform, signer_for
+from scf_chain.domain.types import TxResult
+from scf_chain.index.indexer import CertificateRecord
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path
 
 from api.deps import CurrentCaller, GatewayDep, OperatorCaller
 from api.gateway import OPERATOR_ROLE
-from api.problems import Problem, not_found
-from api.responses import WRITE_RESPONSES, problem_responses
+from api.render.problems import Problem, not_found
+from api.render.responses import WRITE_RESPONSES, problem_responses
 from api.routes.members import visible_member
 from api.schemas import CreditLimitUpdate, CreditLineOut
 

@@ -10,7 +10,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.deps import CurrentCaller, GatewayDep
-from api.documents import (
+from api.gateway import Caller, Gateway
+from api.render.problems import Problem, not_found
+from api.render.responses import problem_responses
+from api.routes.provenance import requested_lookup, visible_provenance
+from api.schemas import DocumentCheck, DocumentCheckForm, DocumentOut, DocumentUploadForm
+from api.services.documents import (
     clean_content_type,
     clean_filename,
     document_hash,
@@ -19,13 +24,8 @@ from api.documents import (
     save_document,
     served_content_type,
 )
-from api.gateway import Caller, Gateway
-from api.index_reader import reader_for
-from api.problems import Problem, not_found
-from api.responses import problem_responses
-from api.routes.provenance import requested_lookup, visible_provenance
-from api.schemas import DocumentCheck, DocumentCheckForm, DocumentOut, DocumentUploadForm
 from api.store import DocumentUpload
+from scf_chain.index.reader import reader_for
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 

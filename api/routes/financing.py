@@ -12,7 +12,7 @@ acceptance can sell the financier more.
 
 Allowances: the gateway keeps each financier's allowance to the desk at what its open
 offers may cost, raising it by an offer's price when the offer is made and lowering it
-again when the offer is withdrawn, used or lapses (see ``api.discounting``). The
+again when the offer is withdrawn, used or lapses (see ``api.services.discounting``). The
 balance is the financier's business: listings say whether it covers an offer's price
 (``funded``), and an offer accepted against a balance that is short is refused with
 409 and nothing moves.
@@ -32,13 +32,10 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.actions import certificates_out, member_lock
-from api.clock import SECONDS_PER_DAY, ledger_now, ledger_today
 from api.deps import CurrentCaller, GatewayDep, require_role
-from api.discounting import cost, offer_status, release_after_acceptance, set_allowance
 from api.gateway import Caller, Gateway
-from api.problems import Problem, not_found
-from api.responses import WRITE_RESPONSES, problem_responses
+from api.render.problems import Problem, not_found
+from api.render.responses import WRITE_RESPONSES, problem_responses
 from api.routes.certificates import CertificateId, visible_certificate
 from api.schemas import (
     FinancingRequestCreate,
@@ -49,12 +46,15 @@ from api.schemas import (
     OfferOut,
     OperationOut,
 )
+from api.services.discounting import cost, offer_status, release_after_acceptance, set_allowance
+from api.services.payments import certificates_out, member_lock
+from api.services.writes import Report, respond, signer_for
 from api.store import FinancingRequest, StoredOffer
-from api.writes import Report, respond, signer_for
-from scf_chain.indexer import CertificateRecord
-from scf_chain.money import to_day
-from scf_chain.pricing import InvalidTerms, discount_price
-from scf_chain.types import Offer, SignedOffer
+from scf_chain.client.clock import SECONDS_PER_DAY, ledger_now, ledger_today
+from scf_chain.domain.money import to_day
+from scf_chain.domain.pricing import InvalidTerms, discount_price
+from scf_chain.domain.types import Offer, SignedOffer
+from scf_chain.index.indexer import CertificateRecord
 
 router = APIRouter(tags=["financing"])
 

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import GatewayDep
 from api.schemas import Health
-from scf_chain.chain import rpc_answers
+from scf_chain.chain.local import rpc_answers
 from scf_chain.runtime import rpc_url
 
 router = APIRouter(tags=["health"])

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from api.clock import ledger_today
 from api.deps import CurrentCaller, GatewayDep, OperatorCaller, shown_once
 from api.gateway import Caller, Gateway
-from api.problems import Problem, not_found
-from api.responses import WRITE_RESPONSES, problem_responses
+from api.render.problems import Problem, not_found
+from api.render.responses import WRITE_RESPONSES, problem_responses
 from api.schemas import (
     ApiKeyOut,
     MemberCreate,
@@ -24,8 +23,9 @@ from api.schemas import (
     parse_address,
 )
 from api.store import SHOWN_ONCE_FIELD
-from scf_chain.indexer import MemberRecord
-from scf_chain.types import MemberRole
+from scf_chain.client.clock import ledger_today
+from scf_chain.domain.types import MemberRole
+from scf_chain.index.indexer import MemberRecord
 
 router = APIRouter(tags=["members"])
 

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from api.deps import CurrentCaller, GatewayDep
-from api.problems import not_found
-from api.responses import problem_responses
+from api.render.problems import not_found
+from api.render.responses import problem_responses
 from api.schemas import OperationOut
-from api.writes import operation_out
+from api.services.writes import operation_out
 
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
 

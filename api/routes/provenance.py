@@ -10,12 +10,12 @@ from fastapi.responses import Response
 
 from api.deps import CurrentCaller, GatewayDep
 from api.gateway import Caller, Gateway
-from api.index_reader import reader_for
-from api.provenance import Provenance, load, to_csv, to_json, to_svg
-from api.responses import problem_responses
+from api.render.responses import problem_responses
 from api.routes.certificates import CertificateId
 from api.schemas import Mismatch, ProvenanceOut, VerificationOut, VerifiedNode
-from api.verification import FIELDS, compare, read_chain
+from api.services.provenance import Provenance, load, to_csv, to_json, to_svg
+from api.services.verification import FIELDS, compare, read_chain
+from scf_chain.index.reader import reader_for
 
 router = APIRouter(prefix="/v1/certificates", tags=["provenance"])
 

@@ -25,20 +25,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from api import overdue
-from api.actions import (
-    ALLOWANCE_ERRORS,
-    certificates_out,
-    check_call,
-    member_lock,
-    require_balance,
-    top_up_allowance,
-)
-from api.clock import ledger_today
 from api.deps import CurrentCaller, GatewayDep, require_role
 from api.gateway import Caller, Gateway
-from api.problems import Problem, not_found
-from api.responses import WRITE_RESPONSES, problem_responses
+from api.render.problems import Problem, not_found
+from api.render.responses import WRITE_RESPONSES, problem_responses
 from api.routes.certificates import CertificateId, visible_certificate
 from api.routes.members import visible_member
 from api.schemas import (
@@ -57,10 +47,20 @@ from api.schemas import (
     SettlementOut,
     SettlementStatusOut,
 )
-from api.writes import Report, respond, signer_for
-from scf_chain.indexer import CertificateRecord
-from scf_chain.settlement import IssuanceSettlement, plan_settlement, settle_issuance
-from scf_chain.types import RecourseClaimStatus
+from api.services import overdue
+from api.services.payments import (
+    ALLOWANCE_ERRORS,
+    certificates_out,
+    check_call,
+    member_lock,
+    require_balance,
+    top_up_allowance,
+)
+from api.services.writes import Report, respond, signer_for
+from scf_chain.client.clock import ledger_today
+from scf_chain.client.settlement import IssuanceSettlement, plan_settlement, settle_issuance
+from scf_chain.domain.types import RecourseClaimStatus
+from scf_chain.index.indexer import CertificateRecord
 
 router = APIRouter(tags=["settlement"])
 

@@ -22,8 +22,8 @@ import httpx
 import pytest
 
 from api.store import GatewayStore
-from scf_chain.chain import LocalChain, free_port
-from scf_chain.money import today_utc
+from scf_chain.chain.local import LocalChain, free_port
+from scf_chain.domain.money import today_utc
 from scf_chain.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -110,7 +110,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
 def operator_key(gateway: GatewayProcess) -> str:
     store = GatewayStore(Settings(data_dir=gateway.data_dir).gateway_db_path)
     try:
-        from scf_chain.keys import anvil_account
+        from scf_chain.chain.keys import anvil_account
 
         return store.create_api_key(anvil_account(0).address)
     finally:

@@ -22,9 +22,9 @@ import httpx
 from web3 import Web3
 
 from api.store import GatewayStore
-from scf_chain.chain import LocalChain, free_port
-from scf_chain.keys import anvil_account
-from scf_chain.money import from_day
+from scf_chain.chain.keys import anvil_account
+from scf_chain.chain.local import LocalChain, free_port
+from scf_chain.domain.money import from_day
 from scf_chain.settings import Settings
 from tests.api.conftest import Api, ApiMember, GatewayProcess, new_document_hash, new_invoice_number
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scf_chain.cli import StderrLogHandler
+from scf_chain.cli.main import StderrLogHandler
 
 
 def cli_environment(data_dir: Path) -> dict[str, str]:

@@ -22,10 +22,10 @@ import httpx
 from web3 import Web3
 from web3.contract import Contract
 
-from scf_chain.chain import free_port
-from scf_chain.compiler import PROJECT_ROOT, compile_contracts
-from scf_chain.deploy import LEDGER_CONTRACT, Deployment
-from scf_chain.money import today_utc
+from scf_chain.chain.compiler import PROJECT_ROOT, compile_contracts
+from scf_chain.chain.deploy import LEDGER_CONTRACT, Deployment
+from scf_chain.chain.local import free_port
+from scf_chain.domain.money import today_utc
 from scf_chain.settings import Settings
 from tests.cli.test_cli import error_line, run_scf, scf_command
 

@@ -24,10 +24,10 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner, Result
 
-from scf_chain.chain import free_port
-from scf_chain.cli import app
-from scf_chain.compiler import PROJECT_ROOT
-from scf_chain.money import today_utc
+from scf_chain.chain.compiler import PROJECT_ROOT
+from scf_chain.chain.local import free_port
+from scf_chain.cli.main import app
+from scf_chain.domain.money import today_utc
 from scf_chain.runtime import local_chain, open_runtime
 from scf_chain.settings import Settings
 
@@ -74,7 +74,7 @@ def fails(*args: str, code: int = 1, env: dict[str, str | None] | None = None) -
 def scf_command() -> list[str]:
     """The installed console script, else the module."""
     script = Path(sys.executable).with_name("scf")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "scf_chain.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "scf_chain.cli.main"]
 
 
 def run_scf(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -320,7 +320,7 @@ def test_keys_create_prints_only_a_key_for_a_member_or_the_operator(members: dic
 
 
 def test_index_follows_the_chain_and_a_rebuild_is_identical(members: dict[str, str]) -> None:
-    from scf_chain.indexer import LedgerIndex
+    from scf_chain.index.indexer import LedgerIndex
 
     synced = ok("index")
     assert re.match(r"indexed to block \d+: \d+ events", synced)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scf_chain.money import from_day
+from scf_chain.domain.money import from_day
 from scf_chain.runtime import Runtime, local_chain, open_runtime
 from scf_chain.settings import Settings
 from tests.cli.test_cli import run_scf

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scf_chain.chain import free_port
-from scf_chain.compiler import PROJECT_ROOT
+from scf_chain.chain.compiler import PROJECT_ROOT
+from scf_chain.chain.local import free_port
 from scf_chain.runtime import local_chain
 from scf_chain.settings import Settings
 from tests.cli.test_cli import run_scf, scf_command

@@ -1,0 +1,150 @@
+"""Running a ledger write for a caller: wait for it (the default) or hand back an operation.
+
+By default a write waits for its receipt and for the index to reach its block, so the
+caller reads its own write. With ``Prefer: respond-async`` it answers 202 at once with
+an operation to poll at ``/v1/operations/{id}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from eth_account.signers.local import LocalAccount
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.gateway import OPERATOR_ROLE, Caller, Gateway
+from api.render.problems import Problem, from_library_error
+from api.schemas import CertificateOut, CertificateStatus, OperationOut, OperationStatus, WriteResult
+from api.store import Operation
+from scf_chain.domain.errors import ScfError
+from scf_chain.domain.types import TxResult
+from scf_chain.index.indexer import CertificateRecord
+
+log = logging.getLogger(__name__)
+
+# A write returns what it touched: its transaction and the ids of the certificates to show.
+ActionResult = tuple[TxResult, Sequence[int]]
+Action = Callable[[], ActionResult]
+
+
+def signer_for(gateway: Gateway, caller: Caller) -> LocalAccount:
+    if caller.role == OPERATOR_ROLE:
+        return gateway.runtime.operator
+    return gateway.runtime.keystore.account(caller.address)
+
+
+def certificate_out(gateway: Gateway, record: CertificateRecord) -> CertificateOut:
+    return CertificateOut(
+        id=record.id,
+        root_id=record.root_id,
+        parent_id=record.parent_id,
+        obligor=record.obligor,
+        holder=record.holder,
+        amount=record.face_value,
+        maturity_date=record.maturity_date,
+        hops=record.hops,
+        document_hash=record.document_hash,
+        status=CertificateStatus(record.status),
+        frozen=record.frozen,
+        child_ids=list(record.child_ids),
+        tx_hash=record.created_tx,
+        created_at=record.created_at,
+        invoice_number=gateway.store.invoice_number(record.root_id),
+    )
+
+
+def operation_out(operation: Operation) -> OperationOut:
+    return OperationOut(
+        id=operation.id,
+        kind=operation.kind,
+        status=OperationStatus(operation.status),
+        result=operation.result,
+        problem=operation.problem,
+        created_at=datetime.fromtimestamp(operation.created_at, UTC),
+        updated_at=datetime.fromtimestamp(operation.updated_at, UTC),
+    )
+
+
+def _written(gateway: Gateway, result: TxResult, certificate_ids: Sequence[int]) -> WriteResult:
+    indexed_block = gateway.wait_indexed(result.block_number)
+    certificates = []
+    for certificate_id in certificate_ids:
+        record = gateway.index.certificate(certificate_id)
+        if record is not None:
+            certificates.append(certificate_out(gateway, record))
+    return WriteResult(
+        tx_hash=result.tx_hash,
+        block_number=result.block_number,
+        certificates=certificates,
+        indexed_block=indexed_block,
+    )
+
+
+def wants_async(request: Request) -> bool:
+    prefer = request.headers.get("prefer", "")
+    return any(token.strip().lower() == "respond-async" for token in prefer.split(","))
+
+
+Report = Callable[[BaseModel], None]
+"""Reports a write's progress: the result so far, while it is ``mined`` but not finished."""
+BodyAction = Callable[[Report], BaseModel]
+
+
+def respond(
+    gateway: Gateway, caller: Caller, request: Request, kind: str, action: BodyAction, *, status_code: int = 200
+) -> JSONResponse:
+    """Runs ``action`` now and answers its body, or in the background behind an operation."""
+    if not wants_async(request):
+        body = action(lambda _: None)
+        return JSONResponse(jsonable_encoder(body), status_code=status_code)
+
+    operation = gateway.store.create_operation(caller.address, kind)
+
+    def report(partial: BaseModel) -> None:
+        gateway.store.update_operation(operation.id, "mined", result=jsonable_encoder(partial))
+
+    def run() -> None:
+        try:
+            body = action(report)
+        except ScfError as exc:
+            gateway.store.update_operation(operation.id, "failed", problem=from_library_error(exc).body())
+        except Problem as exc:
+            gateway.store.update_operation(operation.id, "failed", problem=exc.body())
+        except Exception:
+            log.exception("operation %s failed unexpectedly", operation.id)
+            problem = Problem(500, "internal_error", "The operation failed on our side; see its progress.")
+            gateway.store.update_operation(operation.id, "failed", problem=problem.body())
+        else:
+            gateway.store.update_operation(operation.id, "confirmed", result=jsonable_encoder(body))
+
+    gateway.operations.submit(run)
+    return JSONResponse(
+        jsonable_encoder(operation_out(operation)),
+        status_code=202,
+        headers={"Location": f"/v1/operations/{operation.id}"},
+    )
+
+
+def perform(
+    gateway: Gateway, caller: Caller, request: Request, kind: str, action: Action, *, creates: bool
+) -> JSONResponse:
+    """Runs a write of one transaction that answers with the certificates it touched."""
+
+    def write(report: Report) -> WriteResult:
+        result, certificate_ids = action()
+        report(
+            WriteResult(
+                tx_hash=result.tx_hash,
+                block_number=result.block_number,
+                certificates=[],
+                indexed_block=gateway.index.indexed_block,
+            )
+        )
+        return _written(gateway, result, certificate_ids)
+
+    return respond(gateway, caller, request, kind, write, status_code=201 if creates else 200)

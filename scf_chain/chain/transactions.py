@@ -1,0 +1,218 @@
+"""Signing and sending: one serialized nonce sequence per signer.
+
+web3.py has no nonce manager, so concurrent sends from one account would race. Here
+every signer has a lock and a local next nonce: a send estimates, signs, journals
+and broadcasts under that lock, so nonces are assigned at the source, in order. The
+client never supplies a nonce, gas or chain id.
+
+Every signed transaction is handed to the journal *before* it is broadcast, so a
+crash between the two loses nothing: on start-up, :meth:`TransactionSender.resume`
+rebroadcasts what the chain has not seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from eth_abi import encode as abi_encode
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from eth_utils.abi import get_abi_input_types
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+from web3.types import TxParams, TxReceipt
+
+from scf_chain.domain.errors import ScfError, TransactionFailed
+
+log = logging.getLogger(__name__)
+
+# Headroom over the estimate: the state may shift a little between estimate and mining.
+GAS_HEADROOM_NUMERATOR = 6
+GAS_HEADROOM_DENOMINATOR = 5
+NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement transaction underpriced")
+
+# A contract call or a deployment.
+Sendable = ContractFunction | ContractConstructor
+DecodeRevert = Callable[[Any], ScfError]
+
+
+@dataclass(frozen=True)
+class SignedSend:
+    sender: str
+    nonce: int
+    tx_hash: str
+    raw: bytes
+
+
+class Journal(Protocol):
+    """Where signed transactions are recorded before they are broadcast."""
+
+    def record(self, send: SignedSend) -> None: ...
+
+    def unconfirmed(self, sender: str) -> list[SignedSend]:
+        """Signed sends of ``sender`` not yet known to be mined, lowest nonce first."""
+        ...
+
+    def confirm(self, tx_hash: str, block_number: int, success: bool) -> None: ...
+
+
+class TransactionSender:
+    """Signs and sends transactions for any number of signers."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        chain_id: int,
+        decode_revert: DecodeRevert,
+        gas_price: int = 0,
+        journal: Journal | None = None,
+        receipt_timeout: float = 30.0,
+        max_pending_per_sender: int = 64,
+    ) -> None:
+        self.w3 = w3
+        self.chain_id = chain_id
+        self.gas_price = gas_price
+        self.journal = journal
+        self.receipt_timeout = receipt_timeout
+        self.max_pending_per_sender = max_pending_per_sender
+        self._pending: dict[str, threading.BoundedSemaphore] = {}
+        self._decode_revert = decode_revert
+        self._registry_lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._next_nonce: dict[str, int] = {}
+
+    def _lock_for(self, address: str) -> threading.Lock:
+        with self._registry_lock:
+            return self._locks.setdefault(address, threading.Lock())
+
+    def _pending_slot(self, address: str) -> threading.BoundedSemaphore:
+        with self._registry_lock:
+            return self._pending.setdefault(address, threading.BoundedSemaphore(self.max_pending_per_sender))
+
+    def send(self, account: LocalAccount, call: Sendable, *, gas: int | None = None) -> str:
+        """Estimates, signs, journals and broadcasts ``call`` from ``account``; returns the hash.
+
+        A call that would revert raises the decoded ledger error and sends nothing.
+        """
+        address = to_checksum_address(account.address)
+        with self._lock_for(address):
+            transaction = self._build(address, call, gas)
+            for attempt in range(2):
+                transaction["nonce"] = self._take_nonce(address)
+                signed = account.sign_transaction(transaction)
+                send = SignedSend(
+                    address, transaction["nonce"], "0x" + signed.hash.hex(), bytes(signed.raw_transaction)
+                )
+                if self.journal is not None:
+                    self.journal.record(send)
+                try:
+                    self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                except Web3RPCError as exc:
+                    if attempt == 0 and any(text in str(exc).lower() for text in NONCE_ERRORS):
+                        # Someone else used this key, or the chain restarted: resync once.
+                        log.warning("nonce %d of %s was stale; resyncing from the chain", send.nonce, address)
+                        self._next_nonce.pop(address, None)
+                        continue
+                    self._next_nonce.pop(address, None)
+                    raise TransactionFailed(f"the chain refused the transaction: {_rpc_message(exc)}") from exc
+                self._next_nonce[address] = send.nonce + 1
+                return send.tx_hash
+        raise TransactionFailed("the transaction could not be given a valid nonce")
+
+    def transact(self, account: LocalAccount, call: Sendable, *, gas: int | None = None) -> TxReceipt:
+        """Sends ``call`` and waits for its receipt; a revert raises the decoded error."""
+        # Besu caps the pending transactions of one sender: past the cap, wait for a slot.
+        with self._pending_slot(to_checksum_address(account.address)):
+            tx_hash = self.send(account, call, gas=gas)
+            return self.wait(tx_hash, call=call, sender=account.address)
+
+    def wait(self, tx_hash: str, *, call: Sendable | None = None, sender: str | None = None) -> TxReceipt:
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(
+                HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=0.01
+            )
+        except TimeExhausted as exc:
+            raise TransactionFailed(f"transaction {tx_hash} was not mined within {self.receipt_timeout:.0f}s") from exc
+        if self.journal is not None:
+            self.journal.confirm(tx_hash, receipt["blockNumber"], receipt["status"] == 1)
+        if receipt["status"] != 1:
+            raise self._revert_reason(tx_hash, receipt, call, sender)
+        return receipt
+
+    def resume(self, address: str) -> int:
+        """Rebroadcasts journalled sends of ``address`` the chain has not seen; returns how many."""
+        if self.journal is None:
+            return 0
+        address = to_checksum_address(address)
+        resent = 0
+        with self._lock_for(address):
+            chain_nonce = self.w3.eth.get_transaction_count(address, "pending")
+            for send in self.journal.unconfirmed(address):
+                if send.nonce < chain_nonce:
+                    continue
+                try:
+                    self.w3.eth.send_raw_transaction(send.raw)
+                    resent += 1
+                except Web3RPCError as exc:
+                    log.warning("journalled transaction %s was not rebroadcast: %s", send.tx_hash, _rpc_message(exc))
+            self._next_nonce.pop(address, None)
+        return resent
+
+    def _build(self, address: str, call: Sendable, gas: int | None) -> dict[str, Any]:
+        if not isinstance(call, ContractFunction):  # a deployment: rare, through web3
+            params: dict[str, Any] = {"from": address, "chainId": self.chain_id, "gasPrice": self.gas_price}
+            params["gas"] = gas if gas is not None else self._estimate(call.estimate_gas, params)
+            return dict(call.build_transaction(cast(TxParams, {**params, "nonce": 0})))
+        transaction: dict[str, Any] = {
+            "to": call.address,
+            "data": call_data(call),
+            "value": 0,
+            "gasPrice": self.gas_price,
+        }
+        if gas is None:
+            gas = self._estimate(self.w3.eth.estimate_gas, {**transaction, "from": address})
+        return {**transaction, "gas": gas, "chainId": self.chain_id}
+
+    def _estimate(self, estimate_gas: Callable[..., int], params: dict[str, Any]) -> int:
+        """The gas to send with, over the node's estimate; a call that would revert raises the decoded error."""
+        try:
+            estimate = estimate_gas(cast(TxParams, params), block_identifier="pending")
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self._decode_revert(exc.data) from None
+        return int(estimate) * GAS_HEADROOM_NUMERATOR // GAS_HEADROOM_DENOMINATOR
+
+    def _take_nonce(self, address: str) -> int:
+        if address not in self._next_nonce:
+            self._next_nonce[address] = self.w3.eth.get_transaction_count(to_checksum_address(address), "pending")
+        return self._next_nonce[address]
+
+    def _revert_reason(self, tx_hash: str, receipt: TxReceipt, call: Sendable | None, sender: str | None) -> ScfError:
+        """Replays a reverted call at its block to learn why it reverted."""
+        if isinstance(call, ContractFunction) and sender is not None:
+            try:
+                call.call({"from": sender}, block_identifier=receipt["blockNumber"] - 1)
+            except (ContractCustomError, ContractLogicError) as exc:
+                return self._decode_revert(exc.data)
+        return TransactionFailed(f"transaction {tx_hash} reverted")
+
+
+def call_data(call: ContractFunction) -> str:
+    """The call's transaction data: its selector and its arguments, encoded by eth_abi.
+
+    web3's own encoder checks the contract's whole ABI again on every call (a Keccak hash
+    per function each time), which cost more than anything else in a send but the node's
+    round trips. The function and its normalized arguments are known once the call is made.
+    """
+    return str(call.selector) + abi_encode(get_abi_input_types(call.abi), call.arguments).hex()
+
+
+def _rpc_message(exc: Web3RPCError) -> str:
+    message = exc.rpc_response.get("error", {}).get("message") if exc.rpc_response else None
+    return str(message or exc)

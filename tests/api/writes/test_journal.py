@@ -1,0 +1,41 @@
+"""Every signed transaction is journalled before it is sent, and a restart rebroadcasts what was lost."""
+
+from api.store import GatewayStore, SqliteJournal
+from scf_chain.chain.transactions import SignedSend
+from tests.conftest import new_invoice_number
+
+
+def test_sends_are_journalled_and_a_lost_send_is_rebroadcast(runtime, consortium, tmp_path, new_document, maturity):
+    store = GatewayStore(tmp_path / "gateway.db")
+    journal = SqliteJournal(store)
+    sender = runtime.sender
+    sender.journal = journal
+    try:
+        ledger, core, supplier = runtime.ledger, consortium.core, consortium.suppliers[0]
+        issued = ledger.issue(
+            core, supplier.address, "10.00", maturity, new_document(), invoice_number=new_invoice_number()
+        )
+        assert journal.count() == 1
+        assert journal.unconfirmed(core.address) == []
+
+        # A crash between journalling and sending: the signed transaction exists only in the journal.
+        call = ledger.contract.functions.accept(issued.certificate_id)
+        transaction = sender._build(supplier.address, call, None)
+        transaction["nonce"] = runtime.w3.eth.get_transaction_count(supplier.address, "pending")
+        signed = supplier.sign_transaction(transaction)
+        journal.record(
+            SignedSend(supplier.address, transaction["nonce"], "0x" + signed.hash.hex(), bytes(signed.raw_transaction))
+        )
+        assert ledger.certificate(issued.certificate_id).status.label == "pending"
+
+        assert sender.resume(supplier.address) == 1
+        sender.wait("0x" + signed.hash.hex())
+        assert ledger.certificate(issued.certificate_id).status.label == "active"
+        # The next send continues after the rebroadcast nonce.
+        remainder, _ = ledger.transfer_part(
+            supplier, issued.certificate_id, consortium.suppliers[1].address, "1.00"
+        ).certificate_ids
+        assert ledger.certificate(remainder).holder == supplier.address
+    finally:
+        sender.journal = None
+        store.close()
