@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
 
 from api.deps import CurrentCaller, GatewayDep, OperatorCaller
-from api.gateway import OPERATOR_ROLE
+from api.gateway import OPERATOR_ROLE, Gateway
 from api.render.problems import Problem, not_found
 from api.render.responses import WRITE_RESPONSES, problem_responses
 from api.routes.members import visible_member
-from api.schemas import CreditLimitUpdate, CreditLineOut
+from api.schemas import CreditLimitUpdate, CreditLineOut, OperationOut
+from api.services.writes import Report, respond
 
 router = APIRouter(prefix="/v1/credit-lines", tags=["credit lines"])
 
@@ -22,17 +24,25 @@ Obligor = Annotated[str, Path(description="The core enterprise's address.")]
     "/{obligor}",
     summary="Set a core enterprise's credit limit (operator)",
     response_model=CreditLineOut,
-    responses=WRITE_RESPONSES,
+    responses={200: {"model": CreditLineOut}, 202: {"model": OperationOut}, **WRITE_RESPONSES},
 )
 def set_credit_limit(
-    obligor: Obligor, body: CreditLimitUpdate, caller: OperatorCaller, gateway: GatewayDep
-) -> CreditLineOut:
+    obligor: Obligor, body: CreditLimitUpdate, caller: OperatorCaller, gateway: GatewayDep, request: Request
+) -> JSONResponse:
     record = visible_member(gateway, caller, obligor)
     if record.role != "core_enterprise":
         raise Problem(422, "not_core_enterprise", "Only a core enterprise has a credit line.", field="obligor")
     ledger = gateway.runtime.ledger
-    ledger.set_credit_limit(gateway.runtime.operator, record.address, body.limit)
-    line = ledger.credit_line(record.address)
+
+    def action(report: Report) -> CreditLineOut:
+        ledger.set_credit_limit(gateway.runtime.operator, record.address, body.limit)
+        return _credit_line_out(gateway, record.address)
+
+    return respond(gateway, caller, request, "set_credit_limit", action)
+
+
+def _credit_line_out(gateway: Gateway, obligor: str) -> CreditLineOut:
+    line = gateway.runtime.ledger.credit_line(obligor)
     return CreditLineOut(obligor=line.obligor, limit=line.limit, outstanding=line.outstanding, available=line.available)
 
 
@@ -48,5 +58,4 @@ def get_credit_line(obligor: Obligor, caller: CurrentCaller, gateway: GatewayDep
     allowed = caller.role in (OPERATOR_ROLE, "auditor") or caller.address == record.address
     if not allowed or record.role != "core_enterprise":
         raise not_found("credit line")
-    line = gateway.runtime.ledger.credit_line(record.address)
-    return CreditLineOut(obligor=line.obligor, limit=line.limit, outstanding=line.outstanding, available=line.available)
+    return _credit_line_out(gateway, record.address)

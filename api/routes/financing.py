@@ -221,14 +221,19 @@ WRITE: dict[int | str, dict[str, Any]] = {200: {"model": OfferOut}, 202: {"model
     "overdue, frozen, matured) get 409 with the ledger's code.",
     status_code=201,
     response_model=FinancingRequestOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses={
+        201: {"model": FinancingRequestOut},
+        202: {"model": OperationOut},
+        **problem_responses(401, 403, 404, 409, 413, 422, 429),
+    },
 )
 def create_financing_request(
     certificate_id: CertificateId,
     caller: CurrentCaller,
     gateway: GatewayDep,
+    request: Request,
     body: Annotated[FinancingRequestCreate, Body()] = _WHOLE_CERTIFICATE,
-) -> FinancingRequestOut:
+) -> JSONResponse:
     record = visible_certificate(gateway, caller, certificate_id)
     if record.holder != caller.address:
         raise Problem(403, "not_certificate_holder", "Only the certificate's holder may ask for financing.")
@@ -256,8 +261,12 @@ def create_financing_request(
                     field="financiers",
                 )
     amount = None if body.amount is None or body.amount == record.face_value else body.amount
-    request = gateway.store.create_financing_request(certificate_id, caller.address, amount, financiers)
-    return _request_out(gateway, request, today)
+
+    def action(report: Report) -> FinancingRequestOut:
+        created = gateway.store.create_financing_request(certificate_id, caller.address, amount, financiers)
+        return _request_out(gateway, created, today)
+
+    return respond(gateway, caller, request, "financing_request", action, status_code=201)
 
 
 @router.get(
@@ -302,17 +311,27 @@ def list_financing_requests(
     description="The holder stops asking for offers. Offers made already stay open until they expire, are "
     "withdrawn or the holder accepts one.",
     response_model=FinancingRequestOut,
-    responses=problem_responses(401, 404, 409, 429),
+    responses={
+        200: {"model": FinancingRequestOut},
+        202: {"model": OperationOut},
+        **problem_responses(401, 404, 409, 429),
+    },
 )
-def cancel_financing_request(request_id: RequestId, caller: CurrentCaller, gateway: GatewayDep) -> FinancingRequestOut:
-    request = gateway.store.financing_request(request_id)
-    if request is None or request.holder != caller.address:
+def cancel_financing_request(
+    request_id: RequestId, caller: CurrentCaller, gateway: GatewayDep, request: Request
+) -> JSONResponse:
+    asked = gateway.store.financing_request(request_id)
+    if asked is None or asked.holder != caller.address:
         raise not_found("financing request")
-    if not gateway.store.set_financing_request_status(request_id, "cancelled", only_if="open"):
-        raise Problem(409, "financing_request_not_open", f"Financing request {request_id} is {request.status}.")
-    refreshed = gateway.store.financing_request(request_id)
-    assert refreshed is not None
-    return _request_out(gateway, refreshed, ledger_today())
+
+    def action(report: Report) -> FinancingRequestOut:
+        if not gateway.store.set_financing_request_status(request_id, "cancelled", only_if="open"):
+            raise Problem(409, "financing_request_not_open", f"Financing request {request_id} is {asked.status}.")
+        refreshed = gateway.store.financing_request(request_id)
+        assert refreshed is not None
+        return _request_out(gateway, refreshed, ledger_today())
+
+    return respond(gateway, caller, request, "cancel_financing_request", action)
 
 
 # Offers

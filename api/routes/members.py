@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentCaller, GatewayDep, OperatorCaller, shown_once
@@ -17,11 +17,13 @@ from api.schemas import (
     MemberCreated,
     MemberOut,
     MemberStatus,
+    MemberWriteResult,
     MeOut,
+    OperationOut,
     RoleOut,
-    WriteResult,
     parse_address,
 )
+from api.services.writes import Report, respond, wants_async
 from api.store import SHOWN_ONCE_FIELD
 from scf_chain.client.clock import ledger_today
 from scf_chain.domain.types import MemberRole
@@ -31,6 +33,11 @@ router = APIRouter(tags=["members"])
 
 # Members a non-privileged caller may look up: those it can pay.
 PAYABLE_ROLES = ("core_enterprise", "supplier", "financier")
+
+ASYNC_ONBOARDING_NOTE = (
+    "An onboarding answered through an operation shows no API key; give the member its first key with "
+    "POST /v1/members/{address}/api-keys."
+)
 
 MemberAddress = Annotated[str, Path(description="The member's address.")]
 
@@ -76,25 +83,36 @@ def get_me(caller: CurrentCaller) -> MeOut:
     "a replay under the same Idempotency-Key answers without it.",
     status_code=201,
     response_model=MemberCreated,
-    responses=WRITE_RESPONSES,
+    responses={201: {"model": MemberCreated}, 202: {"model": OperationOut}, **WRITE_RESPONSES},
     dependencies=[shown_once(SHOWN_ONCE_FIELD)],
 )
-def create_member(body: MemberCreate, caller: OperatorCaller, gateway: GatewayDep) -> MemberCreated:
+def create_member(body: MemberCreate, caller: OperatorCaller, gateway: GatewayDep, request: Request) -> JSONResponse:
     runtime = gateway.runtime
     name = body.name.strip()
     if not name:
         raise Problem(422, "empty_member_name", "A member needs a legal name or identifier.", field="name")
     if body.address is not None and gateway.index.member(body.address) is not None:
         raise Problem(409, "member_already_registered", "That address is already a member; it holds one role.")
-    address = body.address or runtime.keystore.create().address
     role = MemberRole[body.role.name]
-    # The registry refuses the operator's and the contracts' addresses (422) and a name taken already (409).
-    result = runtime.ledger.register_member(runtime.operator, address, role, name)
-    gateway.wait_indexed(result.block_number)
-    api_key = gateway.store.create_api_key(address)
-    return MemberCreated(
-        address=address, name=name, role=RoleOut(body.role.value), status=MemberStatus.ACTIVE, api_key=api_key
-    )
+    # An operation's result is kept in the gateway's database, which never holds an API key: an onboarding
+    # answered later gets its first key from the rotation endpoint instead.
+    issue_key = not wants_async(request)
+
+    def action(report: Report) -> MemberCreated:
+        address = body.address or runtime.keystore.create().address
+        # The registry refuses the operator's and the contracts' addresses (422) and a name taken already (409).
+        result = runtime.ledger.register_member(runtime.operator, address, role, name)
+        gateway.wait_indexed(result.block_number)
+        return MemberCreated(
+            address=address,
+            name=name,
+            role=RoleOut(body.role.value),
+            status=MemberStatus.ACTIVE,
+            api_key=gateway.store.create_api_key(address) if issue_key else None,
+            note=None if issue_key else ASYNC_ONBOARDING_NOTE,
+        )
+
+    return respond(gateway, caller, request, "register_member", action, status_code=201)
 
 
 @router.get(
@@ -121,7 +139,7 @@ def get_member(address: MemberAddress, caller: CurrentCaller, gateway: GatewayDe
     return member_out(visible_member(gateway, caller, address))
 
 
-def _set_frozen(gateway: Gateway, caller: Caller, address: str, frozen: bool) -> JSONResponse:
+def _set_frozen(gateway: Gateway, caller: Caller, request: Request, address: str, frozen: bool) -> JSONResponse:
     record = visible_member(gateway, caller, address)
     runtime = gateway.runtime
     # Judged by the ledger itself, not the index: a change that changes nothing sends no transaction.
@@ -130,23 +148,51 @@ def _set_frozen(gateway: Gateway, caller: Caller, address: str, frozen: bool) ->
             raise Problem(409, "member_already_frozen", f"{record.name} is frozen already; nothing was sent.")
         raise Problem(409, "member_not_frozen", f"{record.name} is not frozen; nothing was sent.")
     change = runtime.ledger.freeze_member if frozen else runtime.ledger.unfreeze_member
-    result = change(runtime.operator, record.address)
-    indexed_block = gateway.wait_indexed(result.block_number)
-    body = WriteResult(
-        tx_hash=result.tx_hash, block_number=result.block_number, certificates=[], indexed_block=indexed_block
-    )
-    refreshed = gateway.index.member(record.address) or record
-    return JSONResponse({**body.model_dump(), "member": member_out(refreshed).model_dump()})
+
+    def action(report: Report) -> MemberWriteResult:
+        result = change(runtime.operator, record.address)
+        indexed_block = gateway.wait_indexed(result.block_number)
+        refreshed = gateway.index.member(record.address) or record
+        return MemberWriteResult(
+            tx_hash=result.tx_hash,
+            block_number=result.block_number,
+            certificates=[],
+            indexed_block=indexed_block,
+            member=member_out(refreshed),
+        )
+
+    return respond(gateway, caller, request, "freeze_member" if frozen else "unfreeze_member", action)
 
 
-@router.post("/v1/members/{address}/freeze", summary="Freeze a member (operator)", responses=WRITE_RESPONSES)
-def freeze_member(address: MemberAddress, caller: OperatorCaller, gateway: GatewayDep) -> JSONResponse:
-    return _set_frozen(gateway, caller, address, True)
+MEMBER_WRITE: dict[int | str, dict[str, Any]] = {
+    200: {"model": MemberWriteResult},
+    202: {"model": OperationOut},
+    **WRITE_RESPONSES,
+}
 
 
-@router.post("/v1/members/{address}/unfreeze", summary="Unfreeze a member (operator)", responses=WRITE_RESPONSES)
-def unfreeze_member(address: MemberAddress, caller: OperatorCaller, gateway: GatewayDep) -> JSONResponse:
-    return _set_frozen(gateway, caller, address, False)
+@router.post(
+    "/v1/members/{address}/freeze",
+    summary="Freeze a member (operator)",
+    response_model=MemberWriteResult,
+    responses=MEMBER_WRITE,
+)
+def freeze_member(
+    address: MemberAddress, caller: OperatorCaller, gateway: GatewayDep, request: Request
+) -> JSONResponse:
+    return _set_frozen(gateway, caller, request, address, True)
+
+
+@router.post(
+    "/v1/members/{address}/unfreeze",
+    summary="Unfreeze a member (operator)",
+    response_model=MemberWriteResult,
+    responses=MEMBER_WRITE,
+)
+def unfreeze_member(
+    address: MemberAddress, caller: OperatorCaller, gateway: GatewayDep, request: Request
+) -> JSONResponse:
+    return _set_frozen(gateway, caller, request, address, False)
 
 
 @router.post(

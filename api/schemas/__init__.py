@@ -358,6 +358,12 @@ class WriteResult(BaseModel):
     indexed_block: int
 
 
+class MemberWriteResult(WriteResult):
+    """A change to a member (freeze, unfreeze): the transaction and the member as it now is."""
+
+    member: MemberOut
+
+
 class ProblemFieldError(BaseModel):
     field: str | None = Field(description="The invalid field, dotted (`parts.0.amount`); null for the whole body.")
     message: str
@@ -391,6 +397,10 @@ class OperationOut(BaseModel):
         default=None, description="The body the write answers when it is not asynchronous."
     )
     problem: Problem | None = None
+    tx_hashes: list[str] = Field(
+        default_factory=list,
+        description="The transactions the write signed, in order, each recorded before it was broadcast.",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -760,6 +770,10 @@ OperationResult = (
     | RecourseClaimOut
     | AllowanceOut
     | TokenMovementOut
+    | FinancingRequestOut
+    | MemberCreated
+    | MemberWriteResult
+    | CreditLineOut
     | WriteResult
 )
 OperationOut.model_rebuild()

@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol, cast
 
 from eth_abi import encode as abi_encode
@@ -25,7 +26,13 @@ from eth_utils.abi import get_abi_input_types
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3RPCError,
+)
 from web3.types import TxParams, TxReceipt
 
 from scf_chain.domain.errors import ScfError, TransactionFailed
@@ -48,6 +55,22 @@ class SignedSend:
     nonce: int
     tx_hash: str
     raw: bytes
+
+
+class TxState(StrEnum):
+    """What the chain knows of a sent transaction."""
+
+    MINED = "mined"
+    REVERTED = "reverted"
+    PENDING = "pending"  # the node holds it, not yet in a block
+    UNKNOWN = "unknown"  # neither in a block nor held by the node
+
+
+@dataclass(frozen=True)
+class TxOutcome:
+    tx_hash: str
+    state: TxState
+    block_number: int | None = None
 
 
 class Journal(Protocol):
@@ -145,6 +168,21 @@ class TransactionSender:
         if receipt["status"] != 1:
             raise self._revert_reason(tx_hash, receipt, call, sender)
         return receipt
+
+    def outcome(self, tx_hash: str) -> TxOutcome:
+        """Asks the chain, without waiting, what became of a sent transaction; a receipt found is journalled."""
+        try:
+            receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            try:
+                self.w3.eth.get_transaction(HexBytes(tx_hash))
+            except TransactionNotFound:
+                return TxOutcome(tx_hash, TxState.UNKNOWN)
+            return TxOutcome(tx_hash, TxState.PENDING)
+        success = receipt["status"] == 1
+        if self.journal is not None:
+            self.journal.confirm(tx_hash, receipt["blockNumber"], success)
+        return TxOutcome(tx_hash, TxState.MINED if success else TxState.REVERTED, receipt["blockNumber"])
 
     def resume(self, address: str) -> int:
         """Rebroadcasts journalled sends of ``address`` the chain has not seen; returns how many."""
