@@ -23,7 +23,6 @@ from api.schemas import AuditEvent
 from scf_chain.domain.money import from_day
 from scf_chain.domain.pricing import from_rate_units
 from scf_chain.index.indexer import EventRecord, LedgerIndex
-from scf_chain.index.reader import reader_for
 from scf_chain.index.store import TOKEN, ZERO_ADDRESS, EventRange, role_label
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -288,7 +287,7 @@ def export_events(
     from_block, from_time = _bound(from_, "from", end=False)
     to_block, to_time = _bound(to, "to", end=True)
     cursor = _cursor(after)
-    with reader_for(gateway.index.path).snapshot() as snapshot:
+    with gateway.index.snapshot() as snapshot:
         indexed_block = snapshot.indexed_block()
         pinned_to = to is None or not to.strip()
         if pinned_to:

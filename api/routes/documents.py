@@ -25,7 +25,6 @@ from api.services.documents import (
     served_content_type,
 )
 from api.store import DocumentUpload
-from scf_chain.index.reader import reader_for
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -116,7 +115,7 @@ def _may_download(gateway: Gateway, caller: Caller, hash_: str) -> bool:
     root = gateway.runtime.ledger.issuance_of(hash_)
     if root is None:
         return False
-    with reader_for(gateway.index.path).snapshot() as snapshot:
+    with gateway.index.snapshot() as snapshot:
         record = snapshot.certificate(root)
         if record is None or record.document_hash.lower() != hash_:
             return False  # not indexed yet

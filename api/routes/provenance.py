@@ -15,7 +15,6 @@ from api.routes.certificates import CertificateId
 from api.schemas import Mismatch, ProvenanceOut, VerificationOut, VerifiedNode
 from api.services.provenance import Provenance, load, to_csv, to_json, to_svg
 from api.services.verification import FIELDS, compare, read_chain
-from scf_chain.index.reader import reader_for
 
 router = APIRouter(prefix="/v1/certificates", tags=["provenance"])
 
@@ -35,7 +34,7 @@ def requested_lookup(gateway: Gateway, caller: Caller) -> Callable[[int, int], s
 
 def visible_provenance(gateway: Gateway, caller: Caller, certificate_id: int) -> Provenance:
     """The part of the certificate's provenance the caller may see, in one snapshot of the index; else 404."""
-    with reader_for(gateway.index.path).snapshot() as snapshot:
+    with gateway.index.snapshot() as snapshot:
         return load(
             snapshot,
             caller,
@@ -114,7 +113,7 @@ def get_provenance(
     responses=problem_responses(401, 404, 422, 503),
 )
 def verify_provenance(certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep) -> VerificationOut:
-    with reader_for(gateway.index.path).snapshot() as snapshot:
+    with gateway.index.snapshot() as snapshot:
         # Not from the cache: what the index holds now, every field of every certificate shown, is on trial.
         provenance = load(snapshot, caller, certificate_id, requested=requested_lookup(gateway, caller))
         shown = {node.id for node in provenance.nodes}

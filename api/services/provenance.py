@@ -37,7 +37,8 @@ from api.gateway import Caller
 from api.render.problems import not_found
 from api.services.provenance_cache import ProvenanceCache
 from scf_chain.domain.money import CURRENCY, from_day
-from scf_chain.index.reader import NodeRow, Snapshot, TreeRow
+from scf_chain.index.queries import Snapshot
+from scf_chain.index.records import CertificateRecord
 
 # Statuses whose certificates still carry value (the live leaves), and how totals name them.
 LEAF_TOTALS = ("active", "financed", "settled", "overdue", "pending")
@@ -62,7 +63,7 @@ def iso_time(timestamp: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
-Shown = NodeRow | TreeRow  # the path's certificates are read whole, the tree's as TreeRows
+Shown = CertificateRecord
 Order = list[tuple[Shown, int]]  # (certificate, depth below the root), depth first, children in id order
 
 
@@ -72,8 +73,8 @@ class Provenance:
 
     certificate_id: int
     indexed_block: int
-    target: NodeRow
-    path: list[NodeRow]  # root first, ending with the target
+    target: CertificateRecord
+    path: list[CertificateRecord]  # root first, ending with the target
     order: Order  # the tree shown: the target first, then depth first
     children: dict[int, list[Shown]]  # shown children by parent id, in id order
     hidden_children: dict[int, int]  # branches left out, by parent id (only for a partial view)
@@ -81,13 +82,13 @@ class Provenance:
     conserved: bool  # checked over the whole tree, shown or not
     leaf_sums: dict[str, int]  # face values of the leaves shown, by status
     names: dict[str, str] = field(default_factory=dict)
-    rows: list[TreeRow] = field(default_factory=list, repr=False)  # the whole tree as read, in id order
+    rows: list[CertificateRecord] = field(default_factory=list, repr=False)  # the whole tree as read, in id order
     # Text written from this tree that does not depend on the indexed block, by format; the copies made of a
     # cached tree for later reads share it.
     rendered: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
-    def root(self) -> NodeRow:
+    def root(self) -> CertificateRecord:
         return self.path[0]
 
     @property
@@ -124,7 +125,7 @@ class Provenance:
 def visible_ids(
     caller: Caller,
     snapshot: Snapshot,
-    target: NodeRow,
+    target: CertificateRecord,
     candidates: Iterable[int],
     *,
     requested: Callable[[int, int], set[int]] | None,
@@ -139,7 +140,7 @@ def visible_ids(
     return anchors
 
 
-def _children(rows: list[TreeRow], top: int) -> dict[int, list[Shown]]:
+def _children(rows: list[CertificateRecord], top: int) -> dict[int, list[Shown]]:
     children: dict[int, list[Shown]] = {}
     for node in rows:
         parent = node.parent_id
@@ -166,7 +167,7 @@ def _walk(top: Shown, children: dict[int, list[Shown]], depth: int) -> Order:
     return order
 
 
-def _tally(order: Order, children: dict[int, list[Shown]], target: NodeRow) -> tuple[dict[str, int], bool]:
+def _tally(order: Order, children: dict[int, list[Shown]], target: CertificateRecord) -> tuple[dict[str, int], bool]:
     """The leaves' face values by status, and whether value is conserved.
 
     Conserved: the live leaves (all but cancelled) sum to the target's face value (to nothing for a cancelled
@@ -177,8 +178,8 @@ def _tally(order: Order, children: dict[int, list[Shown]], target: NodeRow) -> t
     for node, _ in order:
         kids = children.get(node.id)
         if kids is None:
-            sums[node.status] = sums.get(node.status, 0) + int(node.face_value)
-        elif parts_agree and sum([int(kid.face_value) for kid in kids]) != int(node.face_value):
+            sums[node.status] = sums.get(node.status, 0) + node.face_minor
+        elif parts_agree and sum([kid.face_minor for kid in kids]) != node.face_minor:
             parts_agree = False
     live = sum(total for status, total in sums.items() if status != CANCELLED)
     return sums, parts_agree and live == (0 if target.status == CANCELLED else target.face_minor)
@@ -223,7 +224,9 @@ def load(
     )
 
 
-def _whole_tree(snapshot: Snapshot, target: NodeRow, path: list[NodeRow], cache: ProvenanceCache | None) -> Provenance:
+def _whole_tree(
+    snapshot: Snapshot, target: CertificateRecord, path: list[CertificateRecord], cache: ProvenanceCache | None
+) -> Provenance:
     """Everything below ``target``: kept in ``cache`` while its version holds, and brought up to date after."""
     indexed_block = snapshot.indexed_block()
     version = None
@@ -236,7 +239,7 @@ def _whole_tree(snapshot: Snapshot, target: NodeRow, path: list[NodeRow], cache:
         if kept is not None and kept[0].generation == version.generation:
             rows = _updated(kept[1].rows, snapshot.changed_since(path[0].id, kept[0].tree_change))
     if rows is None:
-        rows = snapshot.tree(target)
+        rows = snapshot.subtree(target)
     children = _children(rows, target.id)
     order = _walk(target, children, len(path) - 1)
     leaf_sums, conserved = _tally(order, children, target)
@@ -262,7 +265,7 @@ def _whole_tree(snapshot: Snapshot, target: NodeRow, path: list[NodeRow], cache:
     return provenance
 
 
-def _updated(rows: list[TreeRow], changed: list[TreeRow]) -> list[TreeRow]:
+def _updated(rows: list[CertificateRecord], changed: list[CertificateRecord]) -> list[CertificateRecord]:
     """``rows`` (a tree, in id order) with the issuance's ``changed`` rows that belong to it put in.
 
     A changed row belongs if it is in the tree already, or was split from one that is: rows
@@ -284,7 +287,7 @@ def _updated(rows: list[TreeRow], changed: list[TreeRow]) -> list[TreeRow]:
     return updated
 
 
-def _row_id(row: TreeRow) -> int:
+def _row_id(row: CertificateRecord) -> int:
     return row.id
 
 
@@ -331,7 +334,7 @@ class _NodeText:
         self._names = names
         self._hidden = hidden_children
         self._parties: dict[str | None, str] = {None: "null"}
-        self._amounts: dict[str, str] = {}
+        self._amounts: dict[int, str] = {}
         self._tails: dict[tuple[str, int, int, str, int, int], str] = {}
 
     def party(self, address: str) -> str:
@@ -354,10 +357,10 @@ class _NodeText:
         for n in order:
             last = parties.get(n.last_holder) or self.party(n.last_holder)
             holder = last if n.holder == n.last_holder else (parties.get(n.holder) or self.party(str(n.holder)))
-            amount = amounts.get(n.face_value)
+            amount = amounts.get(n.face_minor)
             if amount is None:
-                amount = amounts[n.face_value] = f'"{money(int(n.face_value))}"'
-            key = (n.status, n.hops, n.frozen, n.created_tx, n.created_block, n.created_at)
+                amount = amounts[n.face_minor] = f'"{money(n.face_minor)}"'
+            key = (n.status, n.hops, n.frozen, n.created_tx, n.created_block, n.created_timestamp)
             tail = tails.get(key)
             if tail is None:
                 tail = tails[key] = self._tail(key)
@@ -383,7 +386,7 @@ def to_json(provenance: Provenance, invoice_number: str | None) -> str:
         "maturity_date": from_day(root.maturity_day).isoformat(),
         "tx_hash": root.created_tx,
         "block_number": root.created_block,
-        "issued_at": iso_time(root.created_at),
+        "issued_at": iso_time(root.created_timestamp),
     }
     return (
         f'{{"certificate_id":{provenance.certificate_id},"indexed_block":{provenance.indexed_block},'
@@ -470,7 +473,7 @@ def _csv(provenance: Provenance) -> str:
                 node.hops,
                 node.created_tx,
                 node.created_block,
-                iso_time(node.created_at),
+                iso_time(node.created_timestamp),
                 _cell(provenance.name(node.last_holder)),
                 node.last_holder,
                 "true" if node.frozen else "false",

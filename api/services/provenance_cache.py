@@ -2,11 +2,11 @@
 
 A ten-thousand-certificate tree takes tens of milliseconds to read from the index and
 lay out, and auditors read the same trees again and again (the page, the export, the
-verification). An entry is kept under the :class:`~scf_chain.index.reader.TreeVersion` it
+verification). An entry is kept under the :class:`~scf_chain.index.records.TreeVersion` it
 was read at and served only while the index still shows that version: any change to a
 certificate of the issuance, a member's registration, or a rollback of the index makes
 the next read bring the tree up to date: it reads only the certificates changed since
-(see :meth:`~scf_chain.index.reader.Snapshot.changed_since`), or, after a rollback, everything
+(see :meth:`~scf_chain.index.queries.Snapshot.changed_since`), or, after a rollback, everything
 again. Nothing stale is served, so nothing needs expiring.
 
 The bound is on certificates, not entries: one large tree weighs as much as many small ones.
@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from scf_chain.index.reader import TreeVersion
+from scf_chain.index.records import TreeVersion
 
 if TYPE_CHECKING:
     from api.services.provenance import Provenance

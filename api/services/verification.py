@@ -24,7 +24,7 @@ from scf_chain.client.ledger import LedgerClient
 from scf_chain.domain.ledger_errors import LedgerError
 from scf_chain.domain.money import from_day
 from scf_chain.domain.types import CertificateStatus
-from scf_chain.index.reader import NodeRow
+from scf_chain.index.records import CertificateRecord
 
 BATCH = 250
 PARALLEL_BATCHES = 4
@@ -55,7 +55,7 @@ def _status_label(value: int) -> str:
         return str(value)
 
 
-def index_fields(node: NodeRow) -> Fields:
+def index_fields(node: CertificateRecord) -> Fields:
     return {
         "root_id": node.root_id,
         "parent_id": node.parent_id,
@@ -145,7 +145,7 @@ def _decode(ledger: LedgerClient, response: Any, output_types: list[str]) -> Fie
     return _chain_fields(raw)
 
 
-def compare(node: NodeRow, on_chain: Fields | None) -> list[dict[str, Any]]:
+def compare(node: CertificateRecord, on_chain: Fields | None) -> list[dict[str, Any]]:
     """Where the index's row differs from the contract's state."""
     if on_chain is None:
         return [{"field": "exists", "index": True, "chain": False}]

@@ -16,7 +16,7 @@ import pytest
 from api.gateway import Caller
 from api.schemas import ProvenanceOut
 from api.services.provenance import STATUS_COLOURS, load, to_json
-from scf_chain.index.reader import IndexReader
+from scf_chain.index.store import LedgerIndex
 from scf_chain.settings import Settings
 from tests.api.conftest import Api, ApiMember, maturity_in, new_document_hash, new_invoice_number
 
@@ -211,7 +211,7 @@ def test_a_kept_tree_brought_up_to_date_equals_one_read_afresh(story: Story, gat
     # Each read below finds the tree kept from the read before it and reads only what changed since.
     for certificate_id in (story.root, story.part):
         provenance(story.core, certificate_id)
-    reader = IndexReader(Settings(data_dir=gateway.data_dir).index_db_path)
+    reader = LedgerIndex(Settings(data_dir=gateway.data_dir).index_db_path)
     obligor = Caller(address=story.core.address, name=story.core.name, role="core_enterprise", frozen=False)
     for change in (transfer_back, split_kept, freeze, register):
         change()

@@ -7,7 +7,7 @@ from typing import Any
 
 from api.services.provenance import _updated
 from api.services.provenance_cache import ProvenanceCache
-from scf_chain.index.reader import TreeRow, TreeVersion
+from scf_chain.index.records import CertificateRecord, TreeVersion
 
 V1 = TreeVersion(generation=0, tree_change=100, names_change=5)
 V2 = TreeVersion(generation=0, tree_change=101, names_change=5)
@@ -54,8 +54,10 @@ def test_a_cache_of_no_certificates_keeps_nothing():
     assert cache.latest(1) is None and len(cache) == 0
 
 
-def row(id_: int, parent: int | None, holder: str = "0xA", face: str = "100") -> TreeRow:
-    return TreeRow(id_, parent, holder, holder, face, "active", 0, 0, "0xtx", 1, 0)
+def row(id_: int, parent: int | None, holder: str = "0xA", face: str = "100") -> CertificateRecord:
+    return CertificateRecord(
+        id_, 1, parent, "0xO", holder, holder, int(face), 0, 0, "0xd", "active", False, None, 0, "0xtx", 1, 0
+    )
 
 
 def test_a_kept_tree_takes_in_its_changed_rows_and_the_parts_split_from_it_nothing_else():

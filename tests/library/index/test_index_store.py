@@ -10,7 +10,7 @@ from decimal import Decimal
 from eth_utils import to_checksum_address
 
 from scf_chain.domain.money import to_day
-from scf_chain.index.reader import IndexReader, TreeVersion
+from scf_chain.index.records import TreeVersion
 from scf_chain.index.store import BlockRef, LedgerIndex, LogEntry, event_position
 
 CORE = "0x1111111111111111111111111111111111111111"
@@ -151,7 +151,7 @@ def test_a_tree_version_moves_with_its_own_issuance_the_member_names_and_rollbac
     everything = entries()
 
     def version(root: int = 1) -> TreeVersion:
-        with IndexReader(path).snapshot() as snapshot:
+        with index.snapshot() as snapshot:
             return snapshot.tree_version(root)
 
     def other_issuance(block: int) -> list[LogEntry]:
