@@ -1,0 +1,104 @@
+"""Documents and issuances: who uploaded which file, and the invoice number each issuance was recorded with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+
+from api.store.db import StorePart, UnixTime, metadata
+
+issuance_notes = sa.Table(
+    "issuance_notes",
+    metadata,
+    sa.Column("root_id", sa.Integer, primary_key=True),
+    sa.Column("invoice_number", sa.Text),
+)
+document_uploads = sa.Table(
+    "document_uploads",
+    metadata,
+    sa.Column("document_hash", sa.Text, primary_key=True),
+    sa.Column("uploader", sa.Text, primary_key=True),
+    sa.Column("filename", sa.Text),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("uploaded_at", UnixTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class DocumentUpload:
+    """One member's upload of a document; the file itself lives in the data folder, named by its hash."""
+
+    document_hash: str
+    uploader: str
+    filename: str | None
+    content_type: str
+    size: int
+    uploaded_at: float
+
+
+class Documents(StorePart):
+    # Invoice numbers: kept beside the chain, which anchors only the document hash
+
+    def set_invoice_number(self, root_id: int, invoice_number: str) -> None:
+        note = sqlite.insert(issuance_notes).values(root_id=root_id, invoice_number=invoice_number)
+        with self._db.transaction() as db:
+            db.execute(
+                note.on_conflict_do_update(
+                    index_elements=[issuance_notes.c.root_id],
+                    set_={"invoice_number": note.excluded.invoice_number},
+                )
+            )
+
+    def invoice_number(self, root_id: int) -> str | None:
+        rows = self._db.query(sa.select(issuance_notes.c.invoice_number).where(issuance_notes.c.root_id == root_id))
+        return rows[0].invoice_number if rows else None
+
+    def roots_with_invoice_number(self, invoice_number: str) -> list[int]:
+        """The issuances recorded with this invoice number (in any letter case), in id order."""
+        rows = self._db.query(
+            sa.select(issuance_notes.c.root_id)
+            .where(issuance_notes.c.invoice_number == sa.collate(sa.literal(invoice_number.strip()), "NOCASE"))
+            .order_by(issuance_notes.c.root_id)
+        )
+        return [int(row.root_id) for row in rows]
+
+    # Documents: who uploaded which file (by SHA-256); a repeat upload keeps the first time
+
+    def record_document_upload(
+        self, document_hash: str, uploader: str, filename: str | None, content_type: str, size: int
+    ) -> DocumentUpload:
+        upload = sqlite.insert(document_uploads).values(
+            document_hash=document_hash,
+            uploader=uploader,
+            filename=filename,
+            content_type=content_type,
+            size=size,
+            uploaded_at=self._clock(),
+        )
+        with self._db.transaction() as db:
+            db.execute(
+                upload.on_conflict_do_update(
+                    index_elements=[document_uploads.c.document_hash, document_uploads.c.uploader],
+                    set_={"filename": upload.excluded.filename, "content_type": upload.excluded.content_type},
+                )
+            )
+        recorded = self.document_upload(document_hash, uploader)
+        assert recorded is not None
+        return recorded
+
+    def document_upload(self, document_hash: str, uploader: str) -> DocumentUpload | None:
+        found = self._uploads(
+            document_uploads.c.document_hash == document_hash, document_uploads.c.uploader == uploader
+        )
+        return found[0] if found else None
+
+    def document_uploads(self, document_hash: str) -> list[DocumentUpload]:
+        """Every upload of the document, earliest first."""
+        return self._uploads(document_uploads.c.document_hash == document_hash)
+
+    def _uploads(self, *where: sa.ColumnElement[bool]) -> list[DocumentUpload]:
+        rows = self._db.query(sa.select(document_uploads).where(*where).order_by(document_uploads.c.uploaded_at))
+        return [DocumentUpload(**row._asdict()) for row in rows]

@@ -1,0 +1,89 @@
+"""Idempotency records: scoped by the member, and never holding a secret a response showed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from api.store.db import StorePart, UnixTime, metadata
+from api.store.keys import SHOWN_ONCE_FIELD, without_secrets
+
+idempotency = sa.Table(
+    "idempotency",
+    metadata,
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("response_body", sa.LargeBinary),
+    sa.Column("content_type", sa.Text),
+    sa.Column("created_at", UnixTime, nullable=False),
+)
+
+
+def _record(scope: str, key: str) -> sa.ColumnElement[bool]:
+    return sa.and_(idempotency.c.scope == scope, idempotency.c.key == key)
+
+
+class Idempotency(StorePart):
+    def claim_idempotency_key(self, scope: str, key: str, fingerprint: str) -> tuple[str, Any]:
+        """Claims ``key`` for a new request, or says what became of the first one.
+
+        Returns ``("new", None)``, ``("conflict", None)`` for another body under the same key,
+        ``("in_progress", None)``, or ``("done", (status, body, content_type))``.
+        """
+        columns = (
+            idempotency.c.fingerprint,
+            idempotency.c.response_status,
+            idempotency.c.response_body,
+            idempotency.c.content_type,
+        )
+        with self._db.transaction() as db:
+            row = db.execute(sa.select(*columns).where(_record(scope, key))).first()
+            if row is None:
+                db.execute(
+                    idempotency.insert().values(scope=scope, key=key, fingerprint=fingerprint, created_at=time.time())
+                )
+                return "new", None
+        if row.fingerprint != fingerprint:
+            return "conflict", None
+        if row.response_status is None:
+            return "in_progress", None
+        return "done", (row.response_status, bytes(row.response_body), row.content_type)
+
+    def complete_idempotency_key(
+        self, scope: str, key: str, status: int, body: bytes, content_type: str, *, secret_fields: Iterable[str] = ()
+    ) -> None:
+        """Keeps the response for replays, without the ``secret_fields`` it showed (see :func:`without_secrets`)."""
+        kept = without_secrets(body, secret_fields)
+        with self._db.transaction() as db:
+            db.execute(
+                idempotency.update()
+                .where(_record(scope, key))
+                .values(response_status=status, response_body=kept, content_type=content_type)
+            )
+
+    def release_idempotency_key(self, scope: str, key: str) -> None:
+        with self._db.transaction() as db:
+            db.execute(idempotency.delete().where(_record(scope, key)))
+
+    def _redact_stored_secrets(self) -> None:
+        """Removes the API keys that records written before secrets were withheld still hold."""
+        shown_once = sa.literal(f'"{SHOWN_ONCE_FIELD}"'.encode(), sa.LargeBinary)
+        rows = self._db.query(
+            sa.select(idempotency.c.scope, idempotency.c.key, idempotency.c.response_body).where(
+                sa.func.instr(idempotency.c.response_body, shown_once) > 0
+            )
+        )
+        if not rows:
+            return
+        with self._db.erasing(), self._db.transaction() as db:
+            for row in rows:
+                db.execute(
+                    idempotency.update()
+                    .where(_record(row.scope, row.key))
+                    .values(response_body=without_secrets(bytes(row.response_body), (SHOWN_ONCE_FIELD,)))
+                )

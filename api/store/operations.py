@@ -1,0 +1,170 @@
+"""Operations: a member's write as it goes on, with the transactions it signed, for the caller to poll."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+
+from api.store.db import StorePart, UnixTime, metadata
+
+# A previous run may have left these behind: their transactions say how they ended.
+UNFINISHED_STATUSES = ("submitted", "mined")
+
+operations = sa.Table(
+    "operations",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("member", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("result", sa.Text),
+    sa.Column("problem", sa.Text),
+    sa.Column("created_at", UnixTime, nullable=False),
+    sa.Column("updated_at", UnixTime, nullable=False),
+)
+operation_transactions = sa.Table(
+    "operation_transactions",
+    metadata,
+    sa.Column("operation_id", sa.Text, primary_key=True),
+    sa.Column("tx_hash", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    member: str
+    kind: str
+    status: str
+    result: Any
+    problem: Any
+    created_at: float
+    updated_at: float
+    tx_hashes: tuple[str, ...] = ()  # in the order they were signed
+
+
+# The operation whose transactions the journal is recording (see recording_operation).
+_recording: ContextVar[str | None] = ContextVar("recording_operation", default=None)
+
+
+@contextmanager
+def recording_operation(operation_id: str) -> Iterator[None]:
+    """Adds every transaction the journal records in this context to the operation's transactions.
+
+    Each one is added in the journal row's own database transaction, so that an operation never
+    lacks a transaction that was signed for it.
+    """
+    token = _recording.set(operation_id)
+    try:
+        yield
+    finally:
+        _recording.reset(token)
+
+
+def recorded_operation() -> str | None:
+    """The operation of :func:`recording_operation`'s context, if any."""
+    return _recording.get()
+
+
+def add_operation_transaction(db: sa.Connection, operation_id: str, tx_hash: str) -> None:
+    """Appends ``tx_hash`` to the operation's transactions, in ``db``'s write transaction; a repeat is kept once."""
+    position = db.execute(
+        sa.select(sa.func.coalesce(sa.func.max(operation_transactions.c.position) + 1, 0)).where(
+            operation_transactions.c.operation_id == operation_id
+        )
+    ).scalar_one()
+    db.execute(
+        sqlite.insert(operation_transactions)
+        .values(operation_id=operation_id, tx_hash=tx_hash, position=position)
+        .on_conflict_do_nothing()
+    )
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _loaded(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+class Operations(StorePart):
+    def create_operation(self, member: str, kind: str) -> Operation:
+        now = self._clock()
+        operation = Operation(str(uuid.uuid4()), member, kind, "submitted", None, None, now, now)
+        with self._db.transaction() as db:
+            db.execute(
+                operations.insert().values(
+                    id=operation.id, member=member, kind=kind, status=operation.status, created_at=now, updated_at=now
+                )
+            )
+        return operation
+
+    def update_operation(self, operation_id: str, status: str, *, result: Any = None, problem: Any = None) -> None:
+        with self._db.transaction() as db:
+            db.execute(
+                operations.update()
+                .where(operations.c.id == operation_id)
+                .values(status=status, result=_json(result), problem=_json(problem), updated_at=self._clock())
+            )
+
+    def operation(self, operation_id: str) -> Operation | None:
+        found = self._operations(operations.c.id == operation_id)
+        return found[0] if found else None
+
+    def unfinished_operations(self) -> list[Operation]:
+        """Operations not yet confirmed or failed, oldest first: after a restart, those a previous run left."""
+        return self._operations(operations.c.status.in_(UNFINISHED_STATUSES))
+
+    def fail_unfinished_operations(self, problem: dict[str, Any]) -> int:
+        """Marks operations a previous run left unfinished as failed, with ``problem`` (a problem's body)."""
+        with self._db.transaction() as db:
+            return db.execute(
+                operations.update()
+                .where(operations.c.status.in_(UNFINISHED_STATUSES))
+                .values(status="failed", problem=_json(problem), updated_at=self._clock())
+            ).rowcount
+
+    def _operations(self, where: sa.ColumnElement[bool]) -> list[Operation]:
+        with self._db.snapshot() as db:  # the operations and their transactions as of one moment
+            rows = db.execute(
+                sa.select(operations).where(where).order_by(operations.c.created_at, operations.c.id)
+            ).all()
+            hashes = _transactions_of(db, [row.id for row in rows])
+        return [
+            Operation(
+                row.id,
+                row.member,
+                row.kind,
+                row.status,
+                _loaded(row.result),
+                _loaded(row.problem),
+                row.created_at,
+                row.updated_at,
+                tuple(hashes.get(row.id, ())),
+            )
+            for row in rows
+        ]
+
+
+def _transactions_of(db: sa.Connection, operation_ids: Sequence[str]) -> dict[str, list[str]]:
+    if not operation_ids:
+        return {}
+    rows = db.execute(
+        sa.select(operation_transactions.c.operation_id, operation_transactions.c.tx_hash)
+        .where(operation_transactions.c.operation_id.in_(operation_ids))
+        .order_by(operation_transactions.c.operation_id, operation_transactions.c.position)
+    )
+    hashes: dict[str, list[str]] = {}
+    for row in rows:
+        hashes.setdefault(row.operation_id, []).append(row.tx_hash)
+    return hashes
