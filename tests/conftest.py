@@ -47,7 +47,7 @@ def _isolated_chain_state(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     runtime.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
     # Nonces the sender handed out inside the snapshot are gone with it.
-    runtime.sender._next_nonce.clear()
+    runtime.sender.forget_nonces()
 
 
 @pytest.fixture(scope="session")

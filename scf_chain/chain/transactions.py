@@ -203,6 +203,17 @@ class TransactionSender:
             self._next_nonce.pop(address, None)
         return resent
 
+    def forget_nonces(self) -> None:
+        """Drops every cached next nonce, so the next send of each signer asks the chain again.
+
+        For when the chain went back (a reverted snapshot, a restarted development chain).
+        """
+        with self._registry_lock:
+            addresses = list(self._locks)
+        for address in addresses:
+            with self._lock_for(address):
+                self._next_nonce.pop(address, None)
+
     def _build(self, address: str, call: Sendable, gas: int | None) -> dict[str, Any]:
         if not isinstance(call, ContractFunction):  # a deployment: rare, through web3
             params: dict[str, Any] = {"from": address, "chainId": self.chain_id, "gasPrice": self.gas_price}

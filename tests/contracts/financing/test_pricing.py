@@ -67,7 +67,7 @@ def test_an_accepted_offer_pays_the_python_price(d: Desk, face: int, rate: int, 
         assert d.balance(d.t1) == price
     finally:
         d.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
-        d.runtime.sender._next_nonce.clear()
+        d.runtime.sender.forget_nonces()
 
 
 @pytest.mark.parametrize(

@@ -131,7 +131,7 @@ def snapshot(h) -> str:
 def revert(h, snapshot_id: str) -> None:
     assert h.w3.provider.make_request("evm_revert", [snapshot_id])["result"] is True
     # Nonces the sender handed out inside the snapshot are gone with it.
-    h.sender._next_nonce.clear()
+    h.sender.forget_nonces()
 
 
 @settings(

@@ -22,7 +22,7 @@ def snapshot(runtime) -> str:
 
 def revert(runtime, snapshot_id: str) -> None:
     assert runtime.w3.provider.make_request("evm_revert", [snapshot_id])["result"] is True
-    runtime.sender._next_nonce.clear()  # nonces handed out after the snapshot are gone with it
+    runtime.sender.forget_nonces()  # nonces handed out after the snapshot are gone with it
 
 
 def block_hashes(runtime, numbers) -> dict[int, str]:
