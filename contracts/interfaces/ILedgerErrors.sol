@@ -101,9 +101,6 @@ interface ILedgerErrors {
     /// @dev The part amounts of a split add up to `sum`, not to the parent's `faceValue`.
     error SplitSumMismatch(uint256 id, uint256 faceValue, uint256 sum);
 
-    /// @dev The parts and receivers of a split differ in length.
-    error PartListMismatch(uint256 amounts, uint256 receivers);
-
     /// @dev A part of `amount` must be less than the certificate's `faceValue`; move it whole instead.
     error PartNotLessThanFace(uint256 id, uint256 faceValue, uint256 amount);
 

@@ -121,7 +121,6 @@ _TEMPLATES: dict[str, Callable[[dict[str, Any], Describe], str]] = {
         f"the parts add up to {_money(a['sum'])}, not to the face value {_money(a['faceValue'])} "
         f"of certificate {a['id']}"
     ),
-    "PartListMismatch": lambda a, d: f"{a['amounts']} amounts were given for {a['receivers']} receivers",
     "PartNotLessThanFace": lambda a, d: (
         f"a part of {_money(a['amount'])} is not less than the face value {_money(a['faceValue'])} "
         f"of certificate {a['id']}; transfer it whole instead"
