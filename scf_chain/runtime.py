@@ -16,7 +16,8 @@ from scf_chain.chain.local import LocalChain, rpc_answers
 from scf_chain.chain.rpc import PooledHTTPProvider
 from scf_chain.chain.transactions import Journal, TransactionSender
 from scf_chain.client.ledger import ContractAt, LedgerClient
-from scf_chain.domain.errors import ChainUnavailable, KeyNotFound, NotDeployed, ScfError
+from scf_chain.client.reverts import MemberNames, RevertDecoder, bare_address
+from scf_chain.domain.errors import ChainUnavailable, KeyNotFound, NotDeployed
 from scf_chain.index.indexer import Indexer, LedgerIndex
 from scf_chain.settings import Settings
 
@@ -88,51 +89,46 @@ def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal
     keystore = open_keystore(settings)
     contracts = compile_contracts(settings.build_dir)
     abi = contracts[LEDGER_CONTRACT].abi
-    holder: dict[str, LedgerClient] = {}
-
-    def decode_revert(data: str | bytes | None) -> ScfError:
-        return holder["ledger"].decode_revert(data)
-
+    abis = [contracts[name].abi for name in (LEDGER_CONTRACT, DESK_CONTRACT, TOKEN_CONTRACT)]
     chain_id = w3.eth.chain_id
-    sender = TransactionSender(
-        w3,
-        chain_id=chain_id,
-        decode_revert=decode_revert,
-        gas_price=settings.gas_price_wei,
-        journal=journal,
-        receipt_timeout=settings.receipt_timeout_s,
-        max_pending_per_sender=settings.max_pending_per_sender,
-    )
-    # Until the ledger is known, reverts decode against the ABIs without member names.
-    nowhere = "0x" + "00" * 20
-    holder["ledger"] = LedgerClient(
-        w3,
-        nowhere,
-        abi,
-        sender,
-        desk=ContractAt(nowhere, contracts[DESK_CONTRACT].abi),
-        token=ContractAt(nowhere, contracts[TOKEN_CONTRACT].abi),
-    )
     operator = operator_account(settings, keystore)
-    if deploy_if_missing:
+    deployment = find_deployment(w3, settings.manifest_path, contracts)
+    if deployment is None:
+        if not deploy_if_missing:
+            raise NotDeployed(f"the ledger is not deployed on the chain at {rpc_url(settings)}; run `scf deploy`")
+        # Before the ledger exists there are no members to name: its deployment's reverts name bare addresses.
+        installer = _sender(w3, settings, chain_id, RevertDecoder(abis, bare_address), journal)
         # ERC-721 tools find a certificate on the gateway; the operator can point it elsewhere later.
         gateway_certificates = f"http://{settings.api_host}:{settings.api_port}/v1/certificates/"
-        deployment, _ = deploy(sender, operator, contracts, settings.manifest_path, token_uri_base=gateway_certificates)
-    else:
-        found = find_deployment(w3, settings.manifest_path, contracts)
-        if found is None:
-            raise NotDeployed(f"the ledger is not deployed on the chain at {rpc_url(settings)}; run `scf deploy`")
-        deployment = found
+        deployment, _ = deploy(
+            installer, operator, contracts, settings.manifest_path, token_uri_base=gateway_certificates
+        )
+    decoder = RevertDecoder(abis, MemberNames(w3, deployment.ledger, abi).describe)
+    sender = _sender(w3, settings, chain_id, decoder, journal)
     ledger = LedgerClient(
         w3,
         deployment.ledger,
         abi,
         sender,
+        decoder=decoder,
         desk=ContractAt(deployment.settlement_desk, contracts[DESK_CONTRACT].abi),
         token=ContractAt(deployment.settlement_token, contracts[TOKEN_CONTRACT].abi),
     )
-    holder["ledger"] = ledger
     return Runtime(settings, w3, keystore, contracts, sender, deployment, ledger, operator)
+
+
+def _sender(
+    w3: Web3, settings: Settings, chain_id: int, decoder: RevertDecoder, journal: Journal | None
+) -> TransactionSender:
+    return TransactionSender(
+        w3,
+        chain_id=chain_id,
+        decode_revert=decoder,
+        gas_price=settings.gas_price_wei,
+        journal=journal,
+        receipt_timeout=settings.receipt_timeout_s,
+        max_pending_per_sender=settings.max_pending_per_sender,
+    )
 
 
 def event_indexer(runtime: Runtime, index: LedgerIndex) -> Indexer:
