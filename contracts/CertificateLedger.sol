@@ -113,6 +113,8 @@ contract CertificateLedger is ERC721, CreditLines {
     uint40 private _nextId = 1;
     uint16 private _maxHops;
     bool private _paused;
+    // Set only while {transferOnRecourse} hands an overdue certificate back, for the gate to allow that one move.
+    bool private transient _recourseHandOver;
 
     event CertificateIssued(
         uint256 indexed id,
@@ -458,16 +460,14 @@ contract CertificateLedger is ERC721, CreditLines {
      *
      * Requirements:
      * - the caller holds `SETTLEMENT_ROLE`;
-     * - the certificate is overdue and not frozen; its holder and `seller` are active members.
+     * - the gate's, for a hand-over on recourse (see {_update}): the certificate is overdue
+     *   and not frozen, its holder an active member and `seller` an eligible one.
      */
     function transferOnRecourse(uint256 id, address seller) external onlyRole(SETTLEMENT_ROLE) {
-        _requireNotPaused();
-        Certificate memory cert = _requireStatus(id, CertificateStatus.Overdue);
-        if (cert.frozen) revert CertificateIsFrozen(id);
-        address financier = _ownerOf(id);
-        _requireActive(financier);
-        // The gate moves only active certificates: this one hand-over of an overdue one is recorded directly.
-        _record(financier, seller, _requireEligibleHolder(seller).index, id, _certificates[id]);
+        _recourseHandOver = true;
+        _transfer(_ownerOf(id), seller, id);
+        // Transient storage lasts the whole transaction: cleared so that no later move in it is taken for this one.
+        _recourseHandOver = false;
     }
 
     // Operator controls
@@ -644,12 +644,19 @@ contract CertificateLedger is ERC721, CreditLines {
     /**
      * @dev The one gate every certificate movement passes, mint and burn included.
      *
+     * A transfer moves an active certificate and counts a hop, except the desk's hand-over
+     * of an overdue certificate back to its seller on recourse ({transferOnRecourse}, which
+     * sets `_recourseHandOver` for that one move): it needs the certificate overdue instead,
+     * and makes no hop, since the seller only takes back what it sold.
+     *
+     * Emits an ERC-721 {Transfer} event.
+     *
      * Requirements:
      * - the ledger is not paused;
      * - a receiver is an active member that may hold certificates, and not the certificate's obligor;
      * - for a transfer between holders: the receiver is not the sender; the sender, and any
      *   approved caller, are active members that may hold certificates; the certificate is
-     *   active and not frozen, and the hop limit holds.
+     *   active (overdue, on recourse) and not frozen, and the hop limit holds.
      */
     function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
         _requireNotPaused();
@@ -664,20 +671,19 @@ contract CertificateLedger is ERC721, CreditLines {
             if (to == from) revert TransferToHolder(tokenId, to);
             _requireActive(from);
             if (auth != address(0) && auth != from) _requireEligibleHolder(auth);
-            if (cert.status != CertificateStatus.Active) {
-                revert CertificateWrongStatus(tokenId, uint8(cert.status), uint8(CertificateStatus.Active));
-            }
+            bool onRecourse = _recourseHandOver;
+            CertificateStatus required = onRecourse ? CertificateStatus.Overdue : CertificateStatus.Active;
+            if (cert.status != required) revert CertificateWrongStatus(tokenId, uint8(cert.status), uint8(required));
             if (cert.frozen) revert CertificateIsFrozen(tokenId);
-            cert.hops = _nextHops(tokenId, cert.hops);
+            if (!onRecourse) cert.hops = _nextHops(tokenId, cert.hops);
         }
         if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
         _record(from, to, toIndex, tokenId, cert);
     }
 
     /**
-     * @dev Records certificate `tokenId` as moved from `from` to `to` (member `toIndex`):
-     * holding counts, approval, holder. The caller has checked the movement: the gate,
-     * or the one desk hook that hands an overdue certificate back on recourse.
+     * @dev Records certificate `tokenId`, checked by the gate, as moved from `from` to `to`
+     * (member `toIndex`): holding counts, approval, holder.
      *
      * Emits an ERC-721 {Transfer} event.
      */

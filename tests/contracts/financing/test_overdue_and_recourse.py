@@ -165,3 +165,28 @@ def test_a_part_sold_with_recourse_records_its_seller(d: Desk):
     )
     assert d.ledger.recourse(result.remainder_id) is None
     assert d.ledger.recourse(certificate_id) is None  # the split parent's field lists its children
+
+
+def test_the_hand_over_on_recourse_passes_the_gate_without_a_hop(d: Desk):
+    certificate_id, price = _sold_with_recourse(d)
+    hops = d.ledger.certificate(certificate_id).hops
+    d.ledger.set_max_hops(d.operator, hops)  # any further hop is refused
+    d.ledger.record_recourse_claim(d.bank, certificate_id)
+    d.fund(d.t1, Decimal("10000.00") - price)
+    d.ledger.approve_desk(d.t1, "10000.00")
+    d.ledger.pay_recourse_claim(d.t1, certificate_id)
+    certificate = d.ledger.certificate(certificate_id)
+    assert (certificate.holder, certificate.status, certificate.hops) == (d.t1.address, CertificateStatus.OVERDUE, hops)
+    # Outside the hand-over, an overdue certificate still cannot move.
+    with d.unchanged(), pytest.raises(ledger_errors.CertificateWrongStatus):
+        d.send(d.t1, d.ledger.contract.functions.transferFrom(d.t1.address, d.t2.address, certificate_id))
+
+
+def test_the_hand_over_on_recourse_is_refused_while_paused(d: Desk):
+    certificate_id, price = _sold_with_recourse(d)
+    d.ledger.record_recourse_claim(d.bank, certificate_id)
+    d.fund(d.t1, Decimal("10000.00") - price)
+    d.ledger.approve_desk(d.t1, "10000.00")
+    d.ledger.pause(d.operator)
+    with d.unchanged(), pytest.raises(ledger_errors.LedgerPaused):
+        d.send(d.t1, d.desk.functions.payRecourseClaim(certificate_id))
