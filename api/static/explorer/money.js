@@ -16,6 +16,5 @@ export function formatMinor(minor) {
 }
 
 export const groupDigits = (digits) => String(digits).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-export const formatAmount = (amount) => formatMinor(toMinor(amount));
 export const sumMinor = (items) => items.reduce((total, item) => total + toMinor(item.amount), 0n);
 export const plural = (n, word) => `${groupDigits(n)} ${word}${n === 1 ? "" : "s"}`;
