@@ -1,10 +1,4 @@
-"""The ``scf`` commands of cash, financing and settlement: deposit, withdraw, balance, offer, settle.
-
-They sit beside the issuance commands of :mod:`scf_chain.cli.main` and use its helpers; the
-command line registers them with :func:`register`. They run on the library alone, with no
-gateway: ``scf settle`` runs the settlement saga of :mod:`scf_chain.client.settlement`, which the
-gateway runs too, and offers live as signed JSON files in the data folder (see ``scf offer``).
-"""
+"""``scf offer``: discount offers, signed off chain by a financier and kept as JSON files in the data folder."""
 
 from __future__ import annotations
 
@@ -18,14 +12,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from scf_chain.cli.main import AsOption, Directory, _amount, _console, _money, _open, _tx
+from scf_chain.cli.common import (
+    SECONDS_PER_DAY,
+    AsOption,
+    Directory,
+    console,
+    echo_table,
+    money,
+    open_runtime,
+    parse_amount,
+    tx,
+)
 from scf_chain.domain.errors import ScfError
 from scf_chain.domain.types import Offer, SignedOffer
 
 if TYPE_CHECKING:
     from scf_chain.runtime import Runtime
 
-SECONDS_PER_DAY = 86_400
 # Offers made here are numbered from here on, one more for each: the gateway numbers a financier's offers
 # from 0 with its own counter, so the two never hand out the same nonce of one financier.
 FIRST_CLI_NONCE = 2**40
@@ -43,116 +46,6 @@ offer_app = typer.Typer(help=OFFERS_HELP, no_args_is_help=True)
 
 class OfferNotFound(ScfError):
     """No offer of that id is kept in the data folder."""
-
-
-class NotAnIssuance(ScfError):
-    """A settlement names an issuance by its first certificate."""
-
-
-# Cash: the settlement token
-
-
-def deposit(
-    member: Annotated[str, typer.Argument(help="The member who paid the money in: name or address.")],
-    amount: Annotated[str, typer.Argument(help="CNY, at most two decimals, e.g. 250000.00.")],
-) -> None:
-    """Credit settlement tokens to a member for money it paid in, as the operator (the deposit bank)."""
-    value = _amount(amount)
-    runtime = _open()
-    directory = Directory(runtime)
-    address = directory.address(member)
-    result = runtime.ledger.deposit(runtime.operator, address, value)
-    balance = runtime.ledger.balance_of(address)
-    _console().print(
-        f"deposited {_money(value)} for {directory.name(address)}; it holds {_money(balance)} ({_tx(result)})"
-    )
-
-
-def withdraw(
-    member: Annotated[str, typer.Argument(help="The member paid out: name or address.")],
-    amount: Annotated[str, typer.Argument(help="CNY, at most two decimals.")],
-) -> None:
-    """Debit settlement tokens from a member for money paid out to it, as the operator (the deposit bank)."""
-    value = _amount(amount)
-    runtime = _open()
-    directory = Directory(runtime)
-    address = directory.address(member)
-    result = runtime.ledger.withdraw(runtime.operator, address, value)
-    balance = runtime.ledger.balance_of(address)
-    _console().print(
-        f"withdrew {_money(value)} for {directory.name(address)}; it holds {_money(balance)} ({_tx(result)})"
-    )
-
-
-def balance(member: Annotated[str, typer.Argument(help="Name or address of the member.")]) -> None:
-    """A member's settlement tokens, and what the settlement desk may still draw from them."""
-    runtime = _open()
-    directory = Directory(runtime)
-    address = directory.address(member)
-    ledger = runtime.ledger
-    _console().print(
-        f"{directory.name(address)} holds {_money(ledger.balance_of(address))}; "
-        f"the settlement desk may draw {_money(ledger.allowance(address))}"
-    )
-
-
-# Settlement
-
-
-def settle(
-    root_id: Annotated[int, typer.Argument(help="The issuance: the id of its first certificate.", min=1)],
-    as_: Annotated[
-        str | None, typer.Option("--as", help="The paying obligor (name or address); by default the issuance's.")
-    ] = None,
-) -> None:
-    """Pay every unpaid certificate of an issuance its face value, from its maturity day, as the obligor.
-
-    Certificates are paid to whoever holds them, in batches of the settlement desk's size;
-    the desk is first approved for exactly the total. Frozen certificates, and those held by
-    a frozen member, wait until they are unfrozen; settling again pays only what is left.
-    """
-    from scf_chain.client.settlement import IssuanceSettlement, plan_settlement, settle_issuance
-
-    runtime = _open()
-    directory = Directory(runtime)
-    ledger = runtime.ledger
-    root = ledger.certificate(root_id)
-    if root.root_id != root.id:
-        raise NotAnIssuance(
-            f"certificate {root.id} is part of issuance {root.root_id}; settle it with `scf settle {root.root_id}`"
-        )
-    signer = directory.signer(as_ or root.obligor)
-    frozen = {member.address for member in ledger.members() if member.frozen}
-    plan = plan_settlement(root.id, ledger.unsettled(root.id), frozen)
-    console = _console()
-
-    def progress(so_far: IssuanceSettlement) -> None:
-        batch = so_far.batches[-1]
-        console.print(
-            f"paid {len(batch.payments)} certificates, {_money(batch.total)}, in batch {len(so_far.batches)} "
-            f"({_tx(batch)})"
-        )
-        for certificate_id, holder, amount, late in batch.payments:
-            console.print(
-                f"  #{certificate_id} to {directory.name(holder)}: {_money(amount)}{' (late)' if late else ''}"
-            )
-
-    run = settle_issuance(ledger, signer, plan, on_batch=progress)
-    payer = directory.name(signer.address)
-    if not run.batches:
-        console.print(f"nothing to pay: every certificate of issuance #{root.id} that can be paid is paid")
-    else:
-        console.print(
-            f"{payer} paid {_money(run.paid)} for issuance #{root.id} in {len(run.batches)} "
-            f"transaction{'s' if len(run.batches) > 1 else ''}; "
-            f"settled in all {_money(ledger.settled_amount(root.id))} of {_money(root.face_value)}"
-        )
-    if plan.withheld:
-        waiting = ", ".join(f"#{i}" for i in plan.withheld)
-        console.print(f"waiting, frozen (or held by a frozen member): {waiting}; settle again once unfrozen")
-
-
-# Offers
 
 
 @dataclass(frozen=True)
@@ -285,7 +178,7 @@ def offer_create(
     """
     if day_count not in (360, 365):
         raise typer.BadParameter("the day-count basis is 365 or 360", param_hint="--day-count")
-    runtime = _open()
+    runtime = open_runtime()
     directory = Directory(runtime)
     ledger = runtime.ledger
     financier = directory.signer(as_)
@@ -304,7 +197,7 @@ def offer_create(
         nonce=nonce,
         day_count=day_count,
         recourse=recourse,
-        amount=None if amount is None else _amount(amount),
+        amount=None if amount is None else parse_amount(amount),
     )
     offer = signed.offer
     interest, price, to_maturity = ledger.price_offer(offer, offer.amount)
@@ -316,12 +209,12 @@ def offer_create(
     path.write_text(json.dumps(_to_json(kept), indent=2) + "\n")
     path.chmod(0o600)
     expires = datetime.fromtimestamp(offer.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    _console().print(
-        f"offer {kept.id}: {directory.name(financier.address)} buys up to {_money(offer.amount)} of certificate "
+    console().print(
+        f"offer {kept.id}: {directory.name(financier.address)} buys up to {money(offer.amount)} of certificate "
         f"#{certificate_id} from {directory.name(sold_by)} at {_rate(offer.annual_rate)} a year "
         f"({offer.day_count}-day basis{', with recourse' if recourse else ''}), open until {expires}; accepted "
-        f"today it pays {_money(price)} ({_money(interest)} interest, {to_maturity} days). Saved in {path}; the "
-        f"desk may draw {_money(ledger.allowance(financier.address))} ({_tx(approval)})"
+        f"today it pays {money(price)} ({money(interest)} interest, {to_maturity} days). Saved in {path}; the "
+        f"desk may draw {money(ledger.allowance(financier.address))} ({tx(approval)})"
     )
 
 
@@ -331,7 +224,7 @@ def offer_list(
     every: Annotated[bool, typer.Option("--all", help="Used and expired offers too.")] = False,
 ) -> None:
     """The offers saved in the data folder (`offers/`), open ones by default, with what each would pay today."""
-    runtime = _open()
+    runtime = open_runtime()
     directory = Directory(runtime)
     now = _ledger_now(runtime)
     table = Table(box=None, pad_edge=False)
@@ -351,18 +244,15 @@ def offer_list(
             f"#{offer.certificate_id}",
             directory.name(offer.financier),
             directory.name(offer.seller),
-            _money(offer.amount),
+            money(offer.amount),
             _rate(offer.annual_rate),
             datetime.fromtimestamp(offer.expires_at, UTC).date().isoformat(),
             state,
         )
-    console = _console()
     if not shown:
-        console.print(f"no {'' if every else 'open '}offers in {_offers_dir(runtime)}")
+        console().print(f"no {'' if every else 'open '}offers in {_offers_dir(runtime)}")
         return
-    with console.capture() as captured:
-        console.print(table)
-    typer.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
+    echo_table(table)
 
 
 @offer_app.command("accept")
@@ -374,7 +264,7 @@ def offer_accept(
     ] = None,
 ) -> None:
     """Accept an offer as its seller: in one transaction the financier pays and the certificate passes to it."""
-    runtime = _open()
+    runtime = open_runtime()
     directory = Directory(runtime)
     kept = _find_offer(runtime, offer_id)
     if kept.chain_id != runtime.ledger.chain_id or kept.desk.lower() != runtime.ledger.desk.address.lower():
@@ -382,20 +272,16 @@ def offer_accept(
     seller = directory.signer(as_)
     offer = kept.signed.offer
     whole = runtime.ledger.certificate(offer.certificate_id).face_value
-    part = offer.amount if amount is None else _amount(amount)
+    part = offer.amount if amount is None else parse_amount(amount)
     result = runtime.ledger.accept_offer(seller, kept.signed, None if part == whole else part)
     remainder = f"; the remainder #{result.remainder_id} stays with the seller" if result.remainder_id else ""
-    _console().print(
-        f"{directory.name(seller.address)} sold certificate #{result.certificate_id} ({_money(result.face_value)}) "
-        f"to {directory.name(result.financier)} for {_money(result.price)} ({_money(result.interest)} interest, "
-        f"{result.days} days to maturity){remainder} ({_tx(result)})"
+    console().print(
+        f"{directory.name(seller.address)} sold certificate #{result.certificate_id} ({money(result.face_value)}) "
+        f"to {directory.name(result.financier)} for {money(result.price)} ({money(result.interest)} interest, "
+        f"{result.days} days to maturity){remainder} ({tx(result)})"
     )
 
 
 def register(app: typer.Typer) -> None:
-    """Adds these commands to the ``scf`` command line."""
-    app.command("deposit")(deposit)
-    app.command("withdraw")(withdraw)
-    app.command("balance")(balance)
-    app.command("settle")(settle)
+    """Adds ``scf offer`` to the command line."""
     app.add_typer(offer_app, name="offer")
