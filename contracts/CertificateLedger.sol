@@ -148,7 +148,10 @@ contract CertificateLedger is ERC721, CreditLines {
     event Paused(address account);
     event Unpaused(address account);
 
-    /// @dev Reverts while the operator has paused the ledger.
+    /**
+     * @dev Reverts while the operator has paused the ledger, for the entry points that change
+     * a certificate without moving it; every movement is held by the gate ({_update}) instead.
+     */
     modifier whenNotPaused() {
         _requireNotPaused();
         _;
@@ -186,7 +189,7 @@ contract CertificateLedger is ERC721, CreditLines {
         uint256 maturityDay,
         bytes32 documentHash,
         bytes32 invoiceKey
-    ) external whenNotPaused returns (uint256 id) {
+    ) external returns (uint256 id) {
         _requireActiveMember(msg.sender, MemberRole.CoreEnterprise);
         _requireActiveMember(holder, MemberRole.Supplier);
         if (faceValue == 0) revert ZeroFaceValue();
@@ -247,7 +250,7 @@ contract CertificateLedger is ERC721, CreditLines {
      * Requirements:
      * - the caller is the certificate's receiver and an active member.
      */
-    function reject(uint256 id) external whenNotPaused {
+    function reject(uint256 id) external {
         _requirePendingFor(id, msg.sender);
         _cancel(id);
         emit CertificateRejected(id, msg.sender);
@@ -262,7 +265,7 @@ contract CertificateLedger is ERC721, CreditLines {
      * - the caller is the certificate's obligor and an active member;
      * - the certificate is pending and not frozen.
      */
-    function cancel(uint256 id) external whenNotPaused {
+    function cancel(uint256 id) external {
         Certificate memory cert = _requireStatus(id, CertificateStatus.Pending);
         if (cert.frozen) revert CertificateIsFrozen(id);
         if (_obligorOf(cert.rootId) != msg.sender) revert NotCertificateObligor(id, msg.sender);
@@ -387,6 +390,8 @@ contract CertificateLedger is ERC721, CreditLines {
      *
      * Requirements:
      * - the caller holds `SETTLEMENT_ROLE`;
+     * - the ledger is not paused, checked by the gate as each certificate is retired (a call
+     *   that settles nothing changes nothing);
      * - the issuance has matured and its obligor is an active member;
      * - `caller` is the obligor, or with `presented` holds every certificate listed;
      * - every certificate belongs to the issuance, is active, financed, overdue or settled,
@@ -433,8 +438,7 @@ contract CertificateLedger is ERC721, CreditLines {
         uint256 rootId,
         uint256[] calldata ids,
         uint256 graceDays
-    ) external onlyRole(SETTLEMENT_ROLE) {
-        _requireNotPaused();
+    ) external onlyRole(SETTLEMENT_ROLE) whenNotPaused {
         (, uint256 maturityDay) = _issuanceOf(rootId);
         uint256 today = block.timestamp / 1 days;
         uint256 overdueDay = maturityDay + graceDays + 1;
@@ -835,7 +839,6 @@ contract CertificateLedger is ERC721, CreditLines {
 
     /// @dev Reverts unless issuance `rootId` has matured and its obligor is an active member; returns the obligor.
     function _requireMatured(uint256 rootId) private view returns (address obligor) {
-        _requireNotPaused();
         uint256 maturityDay;
         (obligor, maturityDay) = _issuanceOf(rootId);
         _requireActive(obligor);
@@ -893,7 +896,6 @@ contract CertificateLedger is ERC721, CreditLines {
 
     /// @dev Reverts unless `holder` may move certificate `id`; returns the certificate.
     function _requireMovable(uint256 id, address holder) private view returns (Certificate memory cert) {
-        _requireNotPaused();
         cert = _requireStatus(id, CertificateStatus.Active);
         if (cert.frozen) revert CertificateIsFrozen(id);
         if (_ownerOf(id) != holder) revert NotCertificateHolder(id, holder);

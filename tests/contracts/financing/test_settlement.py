@@ -165,3 +165,29 @@ def test_a_frozen_certificate_is_not_paid(d: Desk):
 
 def test_the_batch_limit_is_the_desks(d: Desk):
     assert d.desk.functions.MAX_BATCH().call() == MAX_BATCH
+
+
+def test_a_paused_ledger_refuses_the_desk_to_finance_settle_or_mark_overdue(d: Desk):
+    to_sell, to_settle, to_present, to_mark = (d.issue(d.t1, "1000.00", days=10) for _ in range(4))
+    d.fund(d.bank, "1000.00")
+    signed = d.offer(to_sell)
+    d.ledger.pause(d.operator)
+    with d.unchanged(), pytest.raises(ledger_errors.LedgerPaused):
+        d.send(d.t1, d.accept_call(signed))
+    d.ledger.unpause(d.operator)
+    d.fund(d.core, "3000.00")
+    d.travel_to(d.today() + 10 + 4)
+    d.ledger.pause(d.operator)
+    refused = [
+        (d.core, d.desk.functions.settle(to_settle, [to_settle])),
+        (d.t1, d.desk.functions.present(to_present)),
+        (d.t3, d.desk.functions.markOverdue(to_mark, [to_mark])),
+    ]
+    for signer, call in refused:
+        with d.unchanged(), pytest.raises(ledger_errors.LedgerPaused):
+            d.send(signer, call)
+    d.ledger.unpause(d.operator)
+    for signer, call in refused:
+        d.send(signer, call)
+    statuses = [d.ledger.certificate(i).status for i in (to_settle, to_present, to_mark)]
+    assert statuses == [CertificateStatus.SETTLED, CertificateStatus.SETTLED, CertificateStatus.OVERDUE]
