@@ -14,7 +14,7 @@ from pathlib import Path
 from api.store.db import Database
 from api.store.documents import Documents, DocumentUpload
 from api.store.idempotency import Idempotency
-from api.store.journal import Journal, SqliteJournal, watch_signed_transactions
+from api.store.journal import JournalRecords, SqliteJournal, watch_signed_transactions
 from api.store.keys import API_KEY_BYTES, API_KEY_PREFIX, SHOWN_ONCE_FIELD, ApiKeys, hash_api_key, without_secrets
 from api.store.offers import FinancingRequest, Offers, StoredOffer
 from api.store.operations import Operation, Operations, recording_operation
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-class GatewayStore(ApiKeys, Idempotency, Operations, Journal, Offers, Documents):
+class GatewayStore(ApiKeys, Idempotency, Operations, JournalRecords, Offers, Documents):
     """The store, one part per concern, all on one database; it is brought to the newest schema when opened."""
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:

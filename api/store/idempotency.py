@@ -24,8 +24,24 @@ idempotency = sa.Table(
 )
 
 
-def _record(scope: str, key: str) -> sa.ColumnElement[bool]:
-    return sa.and_(idempotency.c.scope == scope, idempotency.c.key == key)
+_RECORD = sa.and_(idempotency.c.scope == sa.bindparam("of_scope"), idempotency.c.key == sa.bindparam("of_key"))
+_CLAIMED = sa.select(
+    idempotency.c.fingerprint,
+    idempotency.c.response_status,
+    idempotency.c.response_body,
+    idempotency.c.content_type,
+).where(_RECORD)
+_COMPLETE = (
+    idempotency.update()
+    .where(_RECORD)
+    .values(
+        response_status=sa.bindparam("status"),
+        response_body=sa.bindparam("body"),
+        content_type=sa.bindparam("type"),
+    )
+)
+_RELEASE = idempotency.delete().where(_RECORD)
+_REDACT = idempotency.update().where(_RECORD).values(response_body=sa.bindparam("body"))
 
 
 class Idempotency(StorePart):
@@ -35,17 +51,12 @@ class Idempotency(StorePart):
         Returns ``("new", None)``, ``("conflict", None)`` for another body under the same key,
         ``("in_progress", None)``, or ``("done", (status, body, content_type))``.
         """
-        columns = (
-            idempotency.c.fingerprint,
-            idempotency.c.response_status,
-            idempotency.c.response_body,
-            idempotency.c.content_type,
-        )
         with self._db.transaction() as db:
-            row = db.execute(sa.select(*columns).where(_record(scope, key))).first()
+            row = db.execute(_CLAIMED, {"of_scope": scope, "of_key": key}).first()
             if row is None:
                 db.execute(
-                    idempotency.insert().values(scope=scope, key=key, fingerprint=fingerprint, created_at=time.time())
+                    idempotency.insert(),
+                    {"scope": scope, "key": key, "fingerprint": fingerprint, "created_at": time.time()},
                 )
                 return "new", None
         if row.fingerprint != fingerprint:
@@ -61,14 +72,12 @@ class Idempotency(StorePart):
         kept = without_secrets(body, secret_fields)
         with self._db.transaction() as db:
             db.execute(
-                idempotency.update()
-                .where(_record(scope, key))
-                .values(response_status=status, response_body=kept, content_type=content_type)
+                _COMPLETE, {"of_scope": scope, "of_key": key, "status": status, "body": kept, "type": content_type}
             )
 
     def release_idempotency_key(self, scope: str, key: str) -> None:
         with self._db.transaction() as db:
-            db.execute(idempotency.delete().where(_record(scope, key)))
+            db.execute(_RELEASE, {"of_scope": scope, "of_key": key})
 
     def _redact_stored_secrets(self) -> None:
         """Removes the API keys that records written before secrets were withheld still hold."""
@@ -82,8 +91,5 @@ class Idempotency(StorePart):
             return
         with self._db.erasing(), self._db.transaction() as db:
             for row in rows:
-                db.execute(
-                    idempotency.update()
-                    .where(_record(row.scope, row.key))
-                    .values(response_body=without_secrets(bytes(row.response_body), (SHOWN_ONCE_FIELD,)))
-                )
+                body = without_secrets(bytes(row.response_body), (SHOWN_ONCE_FIELD,))
+                db.execute(_REDACT, {"of_scope": row.scope, "of_key": row.key, "body": body})

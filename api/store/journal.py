@@ -28,37 +28,42 @@ journal = sa.Table(
 )
 
 
-class Journal(StorePart):
+# A send journalled again (its rebroadcast) starts over as signed, as if it were new.
+_RECORD = sqlite.insert(journal)
+_RECORD = _RECORD.on_conflict_do_update(
+    index_elements=[journal.c.tx_hash],
+    set_={
+        **{name: _RECORD.excluded[name] for name in ("sender", "nonce", "raw", "status", "created_at")},
+        "block_number": None,
+    },
+)
+_CONFIRM = journal.update().where(journal.c.tx_hash == sa.bindparam("of_hash"))
+_UNCONFIRMED = (
+    sa.select(journal.c.sender, journal.c.nonce, journal.c.tx_hash, journal.c.raw)
+    .where(journal.c.sender == sa.bindparam("of_sender"), journal.c.status == "signed")
+    .order_by(journal.c.nonce)
+)
+_STATUS = sa.select(journal.c.status, journal.c.block_number).where(journal.c.tx_hash == sa.bindparam("of_hash"))
+
+
+class JournalRecords(StorePart):
     def record_signed(self, send: SignedSend, operation_id: str | None) -> None:
         """Journals ``send`` as signed, and adds it to operation ``operation_id``'s transactions, in one step."""
-        signed = {"sender": send.sender, "nonce": send.nonce, "raw": send.raw, "status": "signed"}
-        # A send journalled again (its rebroadcast) starts over as signed, as if it were new.
-        upsert = sqlite.insert(journal).values(tx_hash=send.tx_hash, created_at=time.time(), **signed)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[journal.c.tx_hash],
-            set_={**signed, "block_number": None, "created_at": upsert.excluded.created_at},
-        )
+        row = {"tx_hash": send.tx_hash, "sender": send.sender, "nonce": send.nonce, "raw": send.raw}
         with self._db.transaction() as db:
-            db.execute(upsert)
+            db.execute(_RECORD, {**row, "status": "signed", "created_at": time.time()})
             if operation_id is not None:
                 add_operation_transaction(db, operation_id, send.tx_hash)
 
     def unconfirmed_sends(self, sender: str) -> list[SignedSend]:
         """Signed sends of ``sender`` not yet known to be mined, lowest nonce first."""
-        rows = self._db.query(
-            sa.select(journal.c.sender, journal.c.nonce, journal.c.tx_hash, journal.c.raw)
-            .where(journal.c.sender == sender, journal.c.status == "signed")
-            .order_by(journal.c.nonce)
-        )
+        rows = self._db.query(_UNCONFIRMED, {"of_sender": sender})
         return [SignedSend(row.sender, row.nonce, row.tx_hash, bytes(row.raw)) for row in rows]
 
     def confirm_send(self, tx_hash: str, block_number: int, success: bool) -> None:
+        status = "mined" if success else "reverted"
         with self._db.transaction() as db:
-            db.execute(
-                journal.update()
-                .where(journal.c.tx_hash == tx_hash)
-                .values(status="mined" if success else "reverted", block_number=block_number)
-            )
+            db.execute(_CONFIRM, {"of_hash": tx_hash, "status": status, "block_number": block_number})
 
     def senders_with_unconfirmed(self) -> list[str]:
         rows = self._db.query(sa.select(journal.c.sender).distinct().where(journal.c.status == "signed"))
@@ -72,7 +77,7 @@ class Journal(StorePart):
 
         None for a transaction this gateway never signed.
         """
-        rows = self._db.query(sa.select(journal.c.status, journal.c.block_number).where(journal.c.tx_hash == tx_hash))
+        rows = self._db.query(_STATUS, {"of_hash": tx_hash})
         return (rows[0].status, rows[0].block_number) if rows else None
 
 
@@ -101,7 +106,7 @@ class SqliteJournal:
     In a :func:`~api.store.operations.recording_operation` context, each send is also one of that operation's.
     """
 
-    def __init__(self, store: Journal) -> None:
+    def __init__(self, store: JournalRecords) -> None:
         self._store = store
 
     def record(self, send: SignedSend) -> None:

@@ -51,12 +51,14 @@ def without_secrets(body: bytes, fields: Iterable[str]) -> bytes:
     return json.dumps({**parsed, **dict.fromkeys(names), "note": note}, separators=(",", ":")).encode()
 
 
-def _revoke(member: str) -> sa.Update:
-    return (
-        api_keys.update()
-        .where(api_keys.c.member == member, api_keys.c.revoked_at.is_(None))
-        .values(revoked_at=time.time())
-    )
+_REVOKE = (
+    api_keys.update()
+    .where(api_keys.c.member == sa.bindparam("of_member"), api_keys.c.revoked_at.is_(None))
+    .values(revoked_at=sa.bindparam("now"))
+)
+_MEMBER_FOR_KEY = sa.select(api_keys.c.member).where(
+    api_keys.c.key_hash == sa.bindparam("key_hash"), api_keys.c.revoked_at.is_(None)
+)
 
 
 class ApiKeys(StorePart):
@@ -65,20 +67,18 @@ class ApiKeys(StorePart):
         api_key = API_KEY_PREFIX + secrets.token_urlsafe(API_KEY_BYTES)
         with self._db.transaction() as db:
             if revoke_existing:
-                db.execute(_revoke(member))
-            db.execute(api_keys.insert().values(key_hash=hash_api_key(api_key), member=member, created_at=time.time()))
+                db.execute(_REVOKE, {"of_member": member, "now": time.time()})
+            db.execute(
+                api_keys.insert(), {"key_hash": hash_api_key(api_key), "member": member, "created_at": time.time()}
+            )
         return api_key
 
     def revoke_api_keys(self, member: str) -> int:
         with self._db.transaction() as db:
-            return db.execute(_revoke(member)).rowcount
+            return db.execute(_REVOKE, {"of_member": member, "now": time.time()}).rowcount
 
     def member_for_key(self, api_key: str) -> str | None:
-        rows = self._db.query(
-            sa.select(api_keys.c.member).where(
-                api_keys.c.key_hash == hash_api_key(api_key), api_keys.c.revoked_at.is_(None)
-            )
-        )
+        rows = self._db.query(_MEMBER_FOR_KEY, {"key_hash": hash_api_key(api_key)})
         return rows[0].member if rows else None
 
     def members_with_api_keys(self) -> set[str]:

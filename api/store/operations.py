@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -75,18 +75,26 @@ def recorded_operation() -> str | None:
     return _recording.get()
 
 
+_NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(operation_transactions.c.position) + 1, 0)).where(
+    operation_transactions.c.operation_id == sa.bindparam("of_operation")
+)
+_ADD_TRANSACTION = sqlite.insert(operation_transactions).on_conflict_do_nothing()
+_UPDATE = operations.update().where(operations.c.id == sa.bindparam("of_id"))
+_FAIL_UNFINISHED = operations.update().where(operations.c.status.in_(UNFINISHED_STATUSES))
+_SELECT = sa.select(operations).order_by(operations.c.created_at, operations.c.id)
+_BY_ID = _SELECT.where(operations.c.id == sa.bindparam("of_id"))
+_UNFINISHED = _SELECT.where(operations.c.status.in_(UNFINISHED_STATUSES))
+_TRANSACTIONS_OF = (
+    sa.select(operation_transactions.c.operation_id, operation_transactions.c.tx_hash)
+    .where(operation_transactions.c.operation_id.in_(sa.bindparam("of_operations", expanding=True)))
+    .order_by(operation_transactions.c.operation_id, operation_transactions.c.position)
+)
+
+
 def add_operation_transaction(db: sa.Connection, operation_id: str, tx_hash: str) -> None:
     """Appends ``tx_hash`` to the operation's transactions, in ``db``'s write transaction; a repeat is kept once."""
-    position = db.execute(
-        sa.select(sa.func.coalesce(sa.func.max(operation_transactions.c.position) + 1, 0)).where(
-            operation_transactions.c.operation_id == operation_id
-        )
-    ).scalar_one()
-    db.execute(
-        sqlite.insert(operation_transactions)
-        .values(operation_id=operation_id, tx_hash=tx_hash, position=position)
-        .on_conflict_do_nothing()
-    )
+    position = db.execute(_NEXT_POSITION, {"of_operation": operation_id}).scalar_one()
+    db.execute(_ADD_TRANSACTION, {"operation_id": operation_id, "tx_hash": tx_hash, "position": position})
 
 
 def _json(value: Any) -> str | None:
@@ -101,45 +109,37 @@ class Operations(StorePart):
     def create_operation(self, member: str, kind: str) -> Operation:
         now = self._clock()
         operation = Operation(str(uuid.uuid4()), member, kind, "submitted", None, None, now, now)
+        row = {"id": operation.id, "member": member, "kind": kind, "status": operation.status}
         with self._db.transaction() as db:
-            db.execute(
-                operations.insert().values(
-                    id=operation.id, member=member, kind=kind, status=operation.status, created_at=now, updated_at=now
-                )
-            )
+            db.execute(operations.insert(), {**row, "created_at": now, "updated_at": now})
         return operation
 
     def update_operation(self, operation_id: str, status: str, *, result: Any = None, problem: Any = None) -> None:
+        changes = {"status": status, "result": _json(result), "problem": _json(problem), "updated_at": self._clock()}
         with self._db.transaction() as db:
-            db.execute(
-                operations.update()
-                .where(operations.c.id == operation_id)
-                .values(status=status, result=_json(result), problem=_json(problem), updated_at=self._clock())
-            )
+            db.execute(_UPDATE, {"of_id": operation_id, **changes})
 
     def operation(self, operation_id: str) -> Operation | None:
-        found = self._operations(operations.c.id == operation_id)
+        found = self._operations(_BY_ID, {"of_id": operation_id})
         return found[0] if found else None
 
     def unfinished_operations(self) -> list[Operation]:
         """Operations not yet confirmed or failed, oldest first: after a restart, those a previous run left."""
-        return self._operations(operations.c.status.in_(UNFINISHED_STATUSES))
+        return self._operations(_UNFINISHED, {})
 
     def fail_unfinished_operations(self, problem: dict[str, Any]) -> int:
         """Marks operations a previous run left unfinished as failed, with ``problem`` (a problem's body)."""
         with self._db.transaction() as db:
-            return db.execute(
-                operations.update()
-                .where(operations.c.status.in_(UNFINISHED_STATUSES))
-                .values(status="failed", problem=_json(problem), updated_at=self._clock())
-            ).rowcount
+            changes = {"status": "failed", "problem": _json(problem), "updated_at": self._clock()}
+            return db.execute(_FAIL_UNFINISHED, changes).rowcount
 
-    def _operations(self, where: sa.ColumnElement[bool]) -> list[Operation]:
+    def _operations(self, select: sa.Select[Any], params: dict[str, str]) -> list[Operation]:
         with self._db.snapshot() as db:  # the operations and their transactions as of one moment
-            rows = db.execute(
-                sa.select(operations).where(where).order_by(operations.c.created_at, operations.c.id)
-            ).all()
-            hashes = _transactions_of(db, [row.id for row in rows])
+            rows = db.execute(select, params).all()
+            hashes: dict[str, list[str]] = {}
+            if rows:
+                for row in db.execute(_TRANSACTIONS_OF, {"of_operations": [row.id for row in rows]}):
+                    hashes.setdefault(row.operation_id, []).append(row.tx_hash)
         return [
             Operation(
                 row.id,
@@ -154,17 +154,3 @@ class Operations(StorePart):
             )
             for row in rows
         ]
-
-
-def _transactions_of(db: sa.Connection, operation_ids: Sequence[str]) -> dict[str, list[str]]:
-    if not operation_ids:
-        return {}
-    rows = db.execute(
-        sa.select(operation_transactions.c.operation_id, operation_transactions.c.tx_hash)
-        .where(operation_transactions.c.operation_id.in_(operation_ids))
-        .order_by(operation_transactions.c.operation_id, operation_transactions.c.position)
-    )
-    hashes: dict[str, list[str]] = {}
-    for row in rows:
-        hashes.setdefault(row.operation_id, []).append(row.tx_hash)
-    return hashes
