@@ -1,6 +1,6 @@
 """Every signed transaction is journalled before it is sent, and a restart rebroadcasts what was lost."""
 
-from api.store import GatewayStore, SqliteJournal
+from api.store import GatewayStore, SqliteJournal, recording_operation
 from scf_chain.chain.transactions import SignedSend
 from tests.conftest import new_invoice_number
 
@@ -36,6 +36,27 @@ def test_sends_are_journalled_and_a_lost_send_is_rebroadcast(runtime, consortium
             supplier, issued.certificate_id, consortium.suppliers[1].address, "1.00"
         ).certificate_ids
         assert ledger.certificate(remainder).holder == supplier.address
+    finally:
+        sender.journal = None
+        store.close()
+
+
+def test_an_operation_holds_the_transactions_its_write_signed(runtime, consortium, tmp_path, new_document, maturity):
+    store = GatewayStore(tmp_path / "gateway.db")
+    sender = runtime.sender
+    sender.journal = SqliteJournal(store)
+    try:
+        ledger, core, supplier = runtime.ledger, consortium.core, consortium.suppliers[0]
+        operation = store.create_operation(core.address, "issue")
+        with recording_operation(operation.id):
+            issued = ledger.issue(
+                core, supplier.address, "10.00", maturity, new_document(), invoice_number=new_invoice_number()
+            )
+        ledger.accept(supplier, issued.certificate_id)  # outside the operation: not one of its transactions
+
+        recorded = store.operation(operation.id)
+        assert recorded is not None and recorded.tx_hashes == (issued.tx_hash,)
+        assert store.transaction_status(issued.tx_hash) == ("mined", issued.block_number)
     finally:
         sender.journal = None
         store.close()
