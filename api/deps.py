@@ -1,4 +1,9 @@
-"""Shared dependencies: the gateway, the authenticated caller, role checks, secrets shown once."""
+"""Shared dependencies: the gateway, the authenticated caller, role checks, secrets shown once, and the
+visibility checks every resource shares (a certificate, a member, a provenance).
+
+A visibility check answers the same 404 whether the thing is missing or only not the caller's, so that
+an id leaks nothing. Routes use these and never each other's helpers.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,15 @@ import math
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
 from api.gateway import Caller, Gateway
-from api.render.problems import Problem
+from api.render.problems import Problem, not_found
+from api.schemas import parse_address
+from api.services.provenance import Provenance, load
+from scf_chain.index.indexer import CertificateRecord, MemberRecord
 
 bearer = HTTPBearer(auto_error=False, description="The API key the operator issued to your member.")
 
@@ -104,3 +112,72 @@ def shown_once(*fields: str) -> Any:
             declared.update(fields)
 
     return Depends(declare)
+
+
+# Visibility
+
+
+CertificateId = Annotated[int, Path(ge=1, le=2**40 - 1, description="The certificate's id.")]
+
+# Members a non-privileged caller may look up: those it can pay.
+PAYABLE_ROLES = ("core_enterprise", "supplier", "financier")
+FINANCIER_ROLE = "financier"
+
+
+def visible_certificate(gateway: Gateway, caller: Caller, certificate_id: int) -> CertificateRecord:
+    """The certificate if the caller may see it; the same 404 whether it is missing or not theirs."""
+    record = gateway.index.certificate(certificate_id)
+    if record is None:
+        raise not_found("certificate")
+    if caller.sees_everything or caller.address in (record.holder, record.obligor):
+        return record
+    if gateway.index.has_held(caller.address, certificate_id):
+        return record
+    raise not_found("certificate")
+
+
+def _visible_certificate(
+    certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep
+) -> CertificateRecord:
+    return visible_certificate(gateway, caller, certificate_id)
+
+
+# For handlers whose only other inputs are the caller and the gateway: as a dependency the check runs before
+# the handler's own query and body are validated, so a handler with those calls visible_certificate itself.
+VisibleCertificate = Annotated[CertificateRecord, Depends(_visible_certificate)]
+
+
+def visible_member(gateway: Gateway, caller: Caller, address: str) -> MemberRecord:
+    """The member if the caller may look it up (itself, or a member it can pay); else 404, as for an unknown one."""
+    checksummed = parse_address(address)
+    record = gateway.index.member(checksummed) if checksummed else None
+    if record is None:
+        raise not_found("member")
+    if caller.sees_everything or record.address == caller.address:
+        return record
+    if record.role in PAYABLE_ROLES and not record.frozen:
+        return record
+    raise not_found("member")
+
+
+def requested_lookup(gateway: Gateway, caller: Caller) -> Callable[[int, int], set[int]] | None:
+    """For a financier, the certificates (by id range) it was asked to finance; None for anyone else."""
+    if caller.role != FINANCIER_ROLE:
+        return None
+
+    def requested(low: int, high: int) -> set[int]:
+        return gateway.store.requested_certificates(caller.address, low, high)
+
+    return requested
+
+
+def visible_provenance(gateway: Gateway, caller: Caller, certificate_id: int) -> Provenance:
+    """The part of the certificate's provenance the caller may see, in one snapshot of the index; else 404."""
+    with gateway.index.snapshot() as snapshot:
+        return load(
+            snapshot,
+            caller,
+            certificate_id,
+            requested=requested_lookup(gateway, caller),
+            cache=gateway.provenance_cache,
+        )

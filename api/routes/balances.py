@@ -12,11 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentCaller, GatewayDep, OperatorCaller, require_role
+from api.deps import CurrentCaller, GatewayDep, OperatorCaller, require_role, visible_member
 from api.gateway import Caller
 from api.render.problems import not_found
 from api.render.responses import WRITE_RESPONSES, problem_responses
-from api.routes.members import visible_member
 from api.schemas import (
     AllowanceOut,
     AllowanceUpdate,

@@ -7,12 +7,20 @@ from datetime import date
 from typing import Annotated, Any
 
 from eth_account.signers.local import LocalAccount
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentCaller, GatewayDep, OperatorCaller, require_role
+from api.deps import (
+    CertificateId,
+    CurrentCaller,
+    GatewayDep,
+    OperatorCaller,
+    VisibleCertificate,
+    require_role,
+    visible_certificate,
+)
 from api.gateway import Caller, Gateway
-from api.render.problems import Problem, not_found
+from api.render.problems import Problem
 from api.render.responses import WRITE_RESPONSES, problem_responses
 from api.schemas import (
     Address,
@@ -28,24 +36,10 @@ from api.schemas import (
 from api.services.documents import document_to_anchor
 from api.services.writes import ActionResult, certificate_out, perform, signer_for
 from scf_chain.domain.types import TxResult
-from scf_chain.index.indexer import CertificateRecord
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 
-CertificateId = Annotated[int, Path(ge=1, le=2**40 - 1, description="The certificate's id.")]
 CoreEnterprise = Annotated[Caller, Depends(require_role("core_enterprise"))]
-
-
-def visible_certificate(gateway: Gateway, caller: Caller, certificate_id: int) -> CertificateRecord:
-    """The certificate if the caller may see it; the same 404 whether it is missing or not theirs."""
-    record = gateway.index.certificate(certificate_id)
-    if record is None:
-        raise not_found("certificate")
-    if caller.sees_everything or caller.address in (record.holder, record.obligor):
-        return record
-    if gateway.index.has_held(caller.address, certificate_id):
-        return record
-    raise not_found("certificate")
 
 
 def _change_certificate(
@@ -151,8 +145,8 @@ def list_certificates(
     response_model=CertificateOut,
     responses=problem_responses(401, 404, 422),
 )
-def get_certificate(certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep) -> CertificateOut:
-    return certificate_out(gateway, visible_certificate(gateway, caller, certificate_id))
+def get_certificate(certificate: VisibleCertificate, gateway: GatewayDep) -> CertificateOut:
+    return certificate_out(gateway, certificate)
 
 
 @router.post(

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentCaller, GatewayDep, OperatorCaller
+from api.deps import CurrentCaller, GatewayDep, OperatorCaller, visible_member
 from api.gateway import OPERATOR_ROLE, Gateway
 from api.render.problems import Problem, not_found
 from api.render.responses import WRITE_RESPONSES, problem_responses
-from api.routes.members import visible_member
 from api.schemas import CreditLimitUpdate, CreditLineOut, OperationOut
 from api.services.writes import Report, respond
 

@@ -9,11 +9,10 @@ from fastapi import APIRouter, Form, Path
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse
 
-from api.deps import CurrentCaller, GatewayDep
+from api.deps import CurrentCaller, GatewayDep, requested_lookup, visible_provenance
 from api.gateway import Caller, Gateway
 from api.render.problems import Problem, not_found
 from api.render.responses import problem_responses
-from api.routes.provenance import requested_lookup, visible_provenance
 from api.schemas import DocumentCheck, DocumentCheckForm, DocumentOut, DocumentUploadForm
 from api.services.documents import (
     clean_content_type,

@@ -32,11 +32,10 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentCaller, GatewayDep, require_role
+from api.deps import CertificateId, CurrentCaller, GatewayDep, require_role, visible_certificate
 from api.gateway import Caller, Gateway
 from api.render.problems import Problem, not_found
 from api.render.responses import WRITE_RESPONSES, problem_responses
-from api.routes.certificates import CertificateId, visible_certificate
 from api.schemas import (
     FinancingRequestCreate,
     FinancingRequestOut,

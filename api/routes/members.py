@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentCaller, GatewayDep, OperatorCaller, shown_once
+from api.deps import PAYABLE_ROLES, CurrentCaller, GatewayDep, OperatorCaller, shown_once, visible_member
 from api.gateway import Caller, Gateway
-from api.render.problems import Problem, not_found
+from api.render.problems import Problem
 from api.render.responses import WRITE_RESPONSES, problem_responses
 from api.schemas import (
     ApiKeyOut,
@@ -21,7 +21,6 @@ from api.schemas import (
     MeOut,
     OperationOut,
     RoleOut,
-    parse_address,
 )
 from api.services.writes import Report, respond, wants_async
 from api.store import SHOWN_ONCE_FIELD
@@ -30,9 +29,6 @@ from scf_chain.domain.types import MemberRole
 from scf_chain.index.indexer import MemberRecord
 
 router = APIRouter(tags=["members"])
-
-# Members a non-privileged caller may look up: those it can pay.
-PAYABLE_ROLES = ("core_enterprise", "supplier", "financier")
 
 ASYNC_ONBOARDING_NOTE = (
     "An onboarding answered through an operation shows no API key; give the member its first key with "
@@ -45,18 +41,6 @@ MemberAddress = Annotated[str, Path(description="The member's address.")]
 def member_out(record: MemberRecord) -> MemberOut:
     status = MemberStatus.FROZEN if record.frozen else MemberStatus.ACTIVE
     return MemberOut(address=record.address, name=record.name, role=RoleOut(record.role), status=status)
-
-
-def visible_member(gateway: Gateway, caller: Caller, address: str) -> MemberRecord:
-    checksummed = parse_address(address)
-    record = gateway.index.member(checksummed) if checksummed else None
-    if record is None:
-        raise not_found("member")
-    if caller.sees_everything or record.address == caller.address:
-        return record
-    if record.role in PAYABLE_ROLES and not record.frozen:
-        return record
-    raise not_found("member")
 
 
 @router.get(

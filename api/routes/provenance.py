@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import CurrentCaller, GatewayDep
-from api.gateway import Caller, Gateway
+from api.deps import CertificateId, CurrentCaller, GatewayDep, requested_lookup, visible_provenance
 from api.render.responses import problem_responses
-from api.routes.certificates import CertificateId
 from api.schemas import Mismatch, ProvenanceOut, VerificationOut, VerifiedNode
-from api.services.provenance import Provenance, load, to_csv, to_json, to_svg
+from api.services.provenance import load, to_csv, to_json, to_svg
 from api.services.verification import FIELDS, compare, read_chain
 
 router = APIRouter(prefix="/v1/certificates", tags=["provenance"])
-
-FINANCIER_ROLE = "financier"
-
-
-def requested_lookup(gateway: Gateway, caller: Caller) -> Callable[[int, int], set[int]] | None:
-    """For a financier, the certificates (by id range) it was asked to finance; None for anyone else."""
-    if caller.role != FINANCIER_ROLE:
-        return None
-
-    def requested(low: int, high: int) -> set[int]:
-        return gateway.store.requested_certificates(caller.address, low, high)
-
-    return requested
-
-
-def visible_provenance(gateway: Gateway, caller: Caller, certificate_id: int) -> Provenance:
-    """The part of the certificate's provenance the caller may see, in one snapshot of the index; else 404."""
-    with gateway.index.snapshot() as snapshot:
-        return load(
-            snapshot,
-            caller,
-            certificate_id,
-            requested=requested_lookup(gateway, caller),
-            cache=gateway.provenance_cache,
-        )
-
 
 PROVENANCE_DESCRIPTION = """
 Where the certificate came from and what became of it: the issuance it belongs to

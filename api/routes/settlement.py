@@ -25,12 +25,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentCaller, GatewayDep, require_role
+from api.deps import (
+    CertificateId,
+    CurrentCaller,
+    GatewayDep,
+    VisibleCertificate,
+    require_role,
+    visible_certificate,
+    visible_member,
+)
 from api.gateway import Caller, Gateway
 from api.render.problems import Problem, not_found
 from api.render.responses import WRITE_RESPONSES, problem_responses
-from api.routes.certificates import CertificateId, visible_certificate
-from api.routes.members import visible_member
 from api.schemas import (
     CertificateStatus,
     HolderTotal,
@@ -452,15 +458,12 @@ def record_recourse_claim(
     response_model=list[RecourseClaimOut],
     responses=problem_responses(401, 404, 422, 503),
 )
-def list_recourse_claims(
-    certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep
-) -> list[RecourseClaimOut]:
-    record = visible_certificate(gateway, caller, certificate_id)
-    recourse = gateway.runtime.ledger.recourse(certificate_id)
+def list_recourse_claims(record: VisibleCertificate, gateway: GatewayDep) -> list[RecourseClaimOut]:
+    recourse = gateway.runtime.ledger.recourse(record.id)
     if recourse is None or recourse.claim is RecourseClaimStatus.NONE:
         return []
     if recourse.claim is RecourseClaimStatus.PAID:
-        financier = _financier_paid(gateway, certificate_id) or record.last_holder
+        financier = _financier_paid(gateway, record.id) or record.last_holder
     else:
         financier = record.holder or record.last_holder
     return [_claim_out(gateway, record, recourse.seller, financier, recourse.claim)]
