@@ -45,26 +45,17 @@ from api.schemas import (
     ObligationsOut,
     OperationOut,
     OverdueOut,
-    Payment,
     PresentmentOut,
     RecourseClaimOut,
-    SettlementBatch,
     SettlementCreate,
     SettlementOut,
     SettlementStatusOut,
 )
 from api.services import overdue
-from api.services.payments import (
-    ALLOWANCE_ERRORS,
-    certificates_out,
-    check_call,
-    member_lock,
-    require_balance,
-    top_up_allowance,
-)
+from api.services.payments import certificates_out
+from api.services.settlement import pay_recourse, settle, settlement_status
 from api.services.writes import Report, respond, signer_for
 from scf_chain.client.clock import ledger_today
-from scf_chain.client.settlement import IssuanceSettlement, plan_settlement, settle_issuance
 from scf_chain.domain.types import RecourseClaimStatus
 from scf_chain.index.indexer import CertificateRecord
 
@@ -187,34 +178,6 @@ def get_obligations(
 # Settlement
 
 
-def _settlement_status(gateway: Gateway, root: CertificateRecord, today: date) -> SettlementStatusOut:
-    leaves = overdue.leaves(gateway, root.id)
-    settled = [c for c in leaves if c.status == "settled"]
-    unsettled = overdue.unsettled(leaves)
-    settled_total = sum((c.face_value for c in settled), Decimal("0.00"))
-    if not unsettled and settled:
-        status = "settled"
-    elif settled:
-        status = "partially_settled"
-    elif root.maturity_date > today:
-        status = "not_due"
-    else:
-        status = "due"
-    return SettlementStatusOut(
-        root_id=root.id,
-        obligor=root.obligor,
-        maturity_date=root.maturity_date,
-        face_value=root.face_value,
-        settled_total=settled_total,
-        outstanding=sum((c.face_value for c in unsettled), Decimal("0.00")),
-        certificates_settled=len(settled),
-        certificates_outstanding=len(unsettled),
-        certificates_overdue=sum(1 for c in unsettled if c.status == "overdue"),
-        status=status,
-        indexed_block=gateway.index.indexed_block,
-    )
-
-
 def _issuance_root(gateway: Gateway, caller: Caller, root_id: int) -> CertificateRecord:
     record = visible_certificate(gateway, caller, root_id)
     if record.root_id != record.id:
@@ -249,65 +212,10 @@ def create_settlement(
     if record is None or record.obligor != caller.address:
         raise not_found("certificate")
     root = _issuance_root(gateway, caller, body.root_id)
-    ledger = gateway.runtime.ledger
     signer = signer_for(gateway, caller)
 
     def action(report: Report) -> SettlementOut:
-        batches: list[SettlementBatch] = []
-        payments: list[Payment] = []
-        approval: str | None = None
-        skipped: list[int] = []
-
-        def summary(indexed_block: int, final: bool) -> SettlementOut:
-            status = _settlement_status(gateway, root, ledger_today())
-            paid = sum((p.amount for p in payments), Decimal("0.00"))
-            done = final and status.certificates_outstanding == 0
-            return SettlementOut(
-                root_id=root.id,
-                obligor=root.obligor,
-                face_value=root.face_value,
-                paid_total=paid,
-                certificates_settled=len(payments),
-                settled_total=status.settled_total if final else ledger.settled_amount(root.id),
-                outstanding=status.outstanding,
-                certificates_outstanding=status.certificates_outstanding,
-                skipped_frozen=skipped,
-                status="settled" if done else ("partially_settled" if final else "in_progress"),
-                approval_tx_hash=approval,
-                batches=list(batches),
-                payments=list(payments),
-                indexed_block=indexed_block,
-            )
-
-        def progress(so_far: IssuanceSettlement) -> None:
-            nonlocal approval
-            approval = so_far.approval.tx_hash if so_far.approval else None
-            result = so_far.batches[-1]
-            batches.append(
-                SettlementBatch(
-                    tx_hash=result.tx_hash,
-                    block_number=result.block_number,
-                    certificates_settled=len(result.payments),
-                    paid=result.total,
-                )
-            )
-            payments.extend(
-                Payment(certificate_id=i, holder=holder, amount=amount, late=late)
-                for i, holder, amount, late in result.payments
-            )
-            report(summary(indexed_block, final=False))
-
-        with member_lock(caller.address):
-            indexed_block = overdue.catch_up(gateway)
-            unsettled = overdue.unsettled(overdue.leaves(gateway, root.id))
-            # The saga is the library's, shared with `scf settle`: checks, balance, approval, the desk's batches.
-            frozen_members = {m.address for m in gateway.index.members() if m.frozen}
-            plan = plan_settlement(root.id, unsettled, frozen_members)
-            skipped = list(plan.withheld)
-            settle_issuance(ledger, signer, plan, on_batch=progress)
-            if batches:
-                indexed_block = gateway.wait_indexed(batches[-1].block_number)
-        return summary(indexed_block, final=True)
+        return settle(gateway, signer, root, report)
 
     return respond(gateway, caller, request, "settlement", action)
 
@@ -321,7 +229,7 @@ def create_settlement(
     responses=problem_responses(401, 404, 422),
 )
 def get_settlement(root_id: RootId, caller: CurrentCaller, gateway: GatewayDep) -> SettlementStatusOut:
-    return _settlement_status(gateway, _issuance_root(gateway, caller, root_id), ledger_today())
+    return settlement_status(gateway, _issuance_root(gateway, caller, root_id), ledger_today())
 
 
 @router.post(
@@ -483,8 +391,7 @@ def pay_recourse_claim(
     certificate_id: CertificateId, caller: CurrentCaller, gateway: GatewayDep, request: Request
 ) -> JSONResponse:
     record = visible_certificate(gateway, caller, certificate_id)
-    ledger = gateway.runtime.ledger
-    recourse = ledger.recourse(certificate_id)
+    recourse = gateway.runtime.ledger.recourse(certificate_id)
     if recourse is None:
         raise Problem(
             409, "not_financed_with_recourse", f"Certificate {certificate_id} was not financed with recourse."
@@ -494,13 +401,7 @@ def pay_recourse_claim(
     signer = signer_for(gateway, caller)
 
     def action(report: Report) -> RecourseClaimOut:
-        with member_lock(caller.address):
-            call = ledger.desk.functions.payRecourseClaim(certificate_id)
-            check_call(ledger, caller.address, call, ignore=ALLOWANCE_ERRORS)
-            financier = ledger.certificate(certificate_id).holder or record.last_holder
-            require_balance(ledger, caller.address, record.face_value)
-            top_up_allowance(ledger, signer, record.face_value)
-            result = ledger.pay_recourse_claim(signer, certificate_id)
+        result, financier = pay_recourse(gateway, signer, record)
         indexed_block = gateway.wait_indexed(result.block_number)
         out = _claim_out(gateway, record, caller.address, financier, RecourseClaimStatus.PAID)
         return out.model_copy(
