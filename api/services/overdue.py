@@ -18,7 +18,6 @@ from eth_account.signers.local import LocalAccount
 
 from api.services.payments import check_call
 from scf_chain.client.clock import ledger_today
-from scf_chain.client.ledger import MAX_BATCH
 from scf_chain.domain.errors import ScfError
 from scf_chain.index.indexer import CertificateRecord
 
@@ -68,10 +67,9 @@ def mark_overdue(gateway: Gateway, signer: LocalAccount, root_id: int, certifica
     ledger = gateway.runtime.ledger
     indexed_block = catch_up(gateway)
     ids = markable_ids(gateway, root_id, certificate_id)
-    check_call(ledger, signer.address, ledger.desk.functions.markOverdue(root_id, ids[:MAX_BATCH]))
-    batches = [
-        ledger.mark_overdue(signer, root_id, ids[start : start + MAX_BATCH]) for start in range(0, len(ids), MAX_BATCH)
-    ]
+    size = ledger.max_batch()
+    check_call(ledger, signer.address, ledger.desk.functions.markOverdue(root_id, ids[:size]))
+    batches = [ledger.mark_overdue(signer, root_id, ids[start : start + size]) for start in range(0, len(ids), size)]
     if batches:
         indexed_block = gateway.wait_indexed(batches[-1].block_number)
     return OverdueMarked(root_id, ids, [b.tx_hash for b in batches], indexed_block)

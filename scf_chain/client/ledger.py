@@ -110,6 +110,7 @@ class LedgerClient:
         self._desk = w3.eth.contract(address=to_checksum_address(desk.address), abi=desk.abi) if desk else None
         self._token = w3.eth.contract(address=to_checksum_address(token.address), abi=token.abi) if token else None
         self.decoder = decoder
+        self._limits: dict[str, int] = {}
         self._chain_id: int | None = None
 
     @property
@@ -516,7 +517,7 @@ class LedgerClient:
     # Settlement
 
     def settle(self, obligor: LocalAccount, root_id: int, certificate_ids: Sequence[int]) -> SettlementResult:
-        """Pays certificates of issuance ``root_id`` (at most 200) from ``obligor``, on or after maturity.
+        """Pays certificates of issuance ``root_id`` (at most :meth:`max_batch`) from ``obligor``, on or after maturity.
 
         Certificates settled already are skipped; the result lists those paid now.
         """
@@ -527,8 +528,11 @@ class LedgerClient:
         """The certificates of an issuance still to be paid: active, financed or overdue."""
         return [c for c in self.holdings(root_id) if c.status in SETTLEABLE]
 
-    def settle_all(self, obligor: LocalAccount, root_id: int, *, batch_size: int = MAX_BATCH) -> list[SettlementResult]:
-        """Pays every unsettled certificate of issuance ``root_id``, in batches of ``batch_size``."""
+    def settle_all(
+        self, obligor: LocalAccount, root_id: int, *, batch_size: int | None = None
+    ) -> list[SettlementResult]:
+        """Pays every unsettled certificate of issuance ``root_id``, in batches of ``batch_size`` (the desk's most)."""
+        batch_size = batch_size or self.max_batch()
         ids = [c.id for c in self.unsettled(root_id)]
         return [self.settle(obligor, root_id, ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)]
 
@@ -554,8 +558,17 @@ class LedgerClient:
         return int(self.desk.functions.gracePeriod().call())
 
     def max_tenor_days(self) -> int:
-        """The furthest maturity the ledger accepts, in days after its today."""
-        return int(self.contract.functions.MAX_TENOR_DAYS().call())
+        """The furthest maturity the ledger accepts, in days after its today (a constant: read once)."""
+        return self._limit("MAX_TENOR_DAYS", self.contract)
+
+    def max_batch(self) -> int:
+        """The most certificates one settlement or overdue marking takes: the desk's ``MAX_BATCH``, read once."""
+        return self._limit("MAX_BATCH", self.desk)
+
+    def _limit(self, name: str, contract: Contract) -> int:
+        if name not in self._limits:
+            self._limits[name] = int(getattr(contract.functions, name)().call())
+        return self._limits[name]
 
     def _settlement_result(self, root_id: int, receipt: TxReceipt) -> SettlementResult:
         events = self.contract.events.CertificateSettled().process_receipt(receipt, errors=DISCARD)

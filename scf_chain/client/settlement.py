@@ -75,11 +75,6 @@ def plan_settlement(root_id: int, unsettled: Iterable[Payable], frozen_members: 
     return SettlementPlan(root_id, tuple(c.id for c in payable), tuple(withheld), total)
 
 
-def batch_size(ledger: LedgerClient) -> int:
-    """The most certificates one settlement transaction may pay: the desk's ``MAX_BATCH``."""
-    return int(ledger.desk.functions.MAX_BATCH().call())
-
-
 def _check(ledger: LedgerClient, sender: str, call: ContractFunction) -> None:
     """Raises the ledger's error if ``call`` would revert, except for the allowance the saga approves itself."""
     try:
@@ -105,7 +100,7 @@ def settle_issuance(
     Raises the ledger's error (not yet matured, not the obligor...) or ``ERC20InsufficientBalance``
     before any transaction is sent.
     """
-    size = batch_size(ledger)
+    size = ledger.max_batch()
     ids = list(plan.payable)
     _check(ledger, obligor.address, ledger.desk.functions.settle(plan.root_id, ids[:size]))
     approval = None
