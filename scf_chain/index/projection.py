@@ -4,9 +4,11 @@ in chain order, the way the contract changes its own state."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Update, bindparam, case, select, update
+from sqlalchemy.dialects.sqlite import insert
 
 from scf_chain.index.records import (
     ACTIVE,
@@ -22,13 +24,42 @@ from scf_chain.index.records import (
     event_position,
     role_label,
 )
+from scf_chain.index.schema import certificates, holdings, members
 
 log = logging.getLogger(__name__)
 
-_CERTIFICATE_COLUMNS = (
-    "id, root_id, parent_id, obligor, holder, last_holder, face_value, maturity_day, hops, document_hash, "
-    "status, frozen, first_child_id, child_count, created_tx, created_block, created_at"
+c = certificates.c
+
+
+def _set(**values: Any) -> Update:
+    """An update of one certificate (``cid``) by the event at ``position``."""
+    return update(certificates).where(c.id == bindparam("cid")).values(last_change=bindparam("position"), **values)
+
+
+# Statements built once: the projection runs for every event of every write.
+_BURN = _set(holder=None)
+# Through the gate (active certificates only) a move to someone else is a hop.
+_MOVE = _set(holder=bindparam("to"), last_holder=bindparam("to"), hops=c.hops + case((c.status == ACTIVE, 1), else_=0))
+_MOVE_WITHOUT_HOP = _set(holder=bindparam("to"), last_holder=bindparam("to"))
+_SPLIT_PARENT = _set(status=SPLIT, holder=None, first_child_id=bindparam("first"), child_count=bindparam("count"))
+_STATUS = _set(status=bindparam("status"))
+_RETIRE = _set(status=bindparam("status"), holder=None)
+_FREEZE = _set(frozen=bindparam("flag"))
+_HOLD = insert(holdings).on_conflict_do_nothing()
+_PARENT = select(c.obligor, c.maturity_day, c.hops, c.document_hash).where(c.id == bindparam("cid"))
+_new_certificate = insert(certificates)
+_INSERT_CERTIFICATE = _new_certificate.on_conflict_do_update(
+    index_elements=[c.id],
+    set_={
+        column.name: _new_certificate.excluded[column.name] for column in certificates.columns if column.name != "id"
+    },
 )
+_new_member = insert(members)
+_REGISTER = _new_member.on_conflict_do_update(
+    index_elements=[members.c.address],
+    set_={column.name: _new_member.excluded[column.name] for column in members.columns if column.name != "address"},
+)
+_MEMBER_FREEZE = update(members).where(members.c.address == bindparam("account")).values(frozen=bindparam("flag"))
 
 
 class Projection:
@@ -39,7 +70,7 @@ class Projection:
     by token id until the end of their transaction.
     """
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
         self._tx: str | None = None
         self._mints: dict[int, str] = {}
@@ -67,28 +98,17 @@ class Projection:
                 self._held(receiver, token)
             return
         if receiver == ZERO_ADDRESS:  # a burn: the caller retires the certificate; the last holder stays
-            self._update(token, "holder = NULL")
+            self._update(_BURN, token)
             return
-        # Through the gate (active certificates only) a move to someone else is a hop; the settlement
-        # desk's hand-over of an overdue certificate on recourse is recorded without one.
-        self._update(
-            token,
-            "holder = ?, last_holder = ?, hops = hops + (CASE WHEN status = ? AND ? THEN 1 ELSE 0 END)",
-            receiver,
-            receiver,
-            ACTIVE,
-            int(sender != receiver),
-        )
+        # The settlement desk's hand-over of an overdue certificate on recourse is recorded without a hop.
+        self._update(_MOVE if sender != receiver else _MOVE_WITHOUT_HOP, token, to=receiver)
         self._held(receiver, token)
 
-    def _update(self, certificate_id: int, assignments: str, *values: object) -> None:
-        self.db.execute(
-            f"UPDATE certificates SET {assignments}, last_change = ? WHERE id = ?",  # noqa: S608 - constant assignments
-            (*values, self._position, certificate_id),
-        )
+    def _update(self, statement: Update, certificate_id: int, **values: object) -> None:
+        self.db.execute(statement, {"cid": certificate_id, "position": self._position, **values})
 
     def _held(self, address: str, token: int) -> None:
-        self.db.execute("INSERT OR IGNORE INTO holdings (address, certificate_id) VALUES (?, ?)", (address, token))
+        self.db.execute(_HOLD, {"address": address, "certificate_id": token})
 
     # Lifecycle
 
@@ -115,16 +135,12 @@ class Projection:
         args = entry.args
         parent_id, first, amounts = int(args["parentId"]), int(args["firstChildId"]), args["amounts"]
         splitter = args["holder"]
-        row = self.db.execute(
-            "SELECT obligor, maturity_day, hops, document_hash FROM certificates WHERE id = ?", (parent_id,)
-        ).fetchone()
+        row = self.db.execute(_PARENT, {"cid": parent_id}).first()
         if row is None:
             log.error("split of unknown certificate %d in %s; skipped", parent_id, entry.tx_hash)
             return
         obligor, day, parent_hops, document_hash = row
-        self._update(
-            parent_id, "status = ?, holder = NULL, first_child_id = ?, child_count = ?", SPLIT, first, len(amounts)
-        )
+        self._update(_SPLIT_PARENT, parent_id, first=first, count=len(amounts))
         for offset, amount in enumerate(amounts):
             child = first + offset
             holder = self._mints.pop(child, None)
@@ -162,65 +178,73 @@ class Projection:
         status: str,
     ) -> None:
         self.db.execute(
-            f"INSERT OR REPLACE INTO certificates ({_CERTIFICATE_COLUMNS}, last_change) "  # noqa: S608
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, 0, ?, ?, ?, ?)",
-            (
-                id_,
-                root,
-                parent,
-                obligor,
-                holder,
-                holder,
-                str(face),
-                day,
-                hops,
-                document_hash,
-                status,
-                entry.tx_hash,
-                entry.block_number,
-                entry.timestamp,
-                self._position,
-            ),
+            _INSERT_CERTIFICATE,
+            {
+                "id": id_,
+                "root_id": root,
+                "parent_id": parent,
+                "obligor": obligor,
+                "holder": holder,
+                "last_holder": holder,
+                "face_value": face,
+                "maturity_day": day,
+                "hops": hops,
+                "document_hash": document_hash,
+                "status": status,
+                "frozen": False,
+                "first_child_id": None,
+                "child_count": 0,
+                "created_tx": entry.tx_hash,
+                "created_block": entry.block_number,
+                "created_at": entry.timestamp,
+                "last_change": self._position,
+            },
         )
 
     def _accepted(self, entry: LogEntry) -> None:
-        self._update(int(entry.args["id"]), "status = ?", ACTIVE)
+        self._update(_STATUS, int(entry.args["id"]), status=ACTIVE)
 
     def _cancelled(self, entry: LogEntry) -> None:
-        self._update(int(entry.args["id"]), "status = ?, holder = NULL", CANCELLED)
+        self._update(_RETIRE, int(entry.args["id"]), status=CANCELLED)
 
     def _financed(self, entry: LogEntry) -> None:
         # The move to the financier (a whole Transfer, or a split-off part) came first in the transaction.
-        self._update(int(entry.args["id"]), "status = ?", FINANCED)
+        self._update(_STATUS, int(entry.args["id"]), status=FINANCED)
 
     def _settled(self, entry: LogEntry) -> None:
         # Retired like a split parent, after its burn Transfer: it keeps its last holder.
-        self._update(int(entry.args["id"]), "status = ?, holder = NULL", SETTLED)
+        self._update(_RETIRE, int(entry.args["id"]), status=SETTLED)
 
     def _overdue(self, entry: LogEntry) -> None:
-        self._update(int(entry.args["id"]), "status = ?", OVERDUE)
+        self._update(_STATUS, int(entry.args["id"]), status=OVERDUE)
 
     def _frozen(self, entry: LogEntry) -> None:
-        self._update(int(entry.args["id"]), "frozen = 1")
+        self._update(_FREEZE, int(entry.args["id"]), flag=True)
 
     def _unfrozen(self, entry: LogEntry) -> None:
-        self._update(int(entry.args["id"]), "frozen = 0")
+        self._update(_FREEZE, int(entry.args["id"]), flag=False)
 
     # Members
 
     def _member_registered(self, entry: LogEntry) -> None:
         args = entry.args
         self.db.execute(
-            "INSERT OR REPLACE INTO members (address, name, role, frozen, registered_block, registered_log) "
-            "VALUES (?, ?, ?, 0, ?, ?)",
-            (args["account"], args["name"], role_label(int(args["role"])), entry.block_number, entry.log_index),
+            _REGISTER,
+            {
+                "address": args["account"],
+                "name": args["name"],
+                "role": role_label(int(args["role"])),
+                "frozen": False,
+                "registered_block": entry.block_number,
+                "registered_log": entry.log_index,
+            },
         )
 
     def _member_frozen(self, entry: LogEntry) -> None:
-        self.db.execute("UPDATE members SET frozen = 1 WHERE address = ?", (entry.args["account"],))
+        self.db.execute(_MEMBER_FREEZE, {"account": entry.args["account"], "flag": True})
 
     def _member_unfrozen(self, entry: LogEntry) -> None:
-        self.db.execute("UPDATE members SET frozen = 0 WHERE address = ?", (entry.args["account"],))
+        self.db.execute(_MEMBER_FREEZE, {"account": entry.args["account"], "flag": False})
 
     _handlers: ClassVar[dict[str, Callable[[Projection, LogEntry], None]]] = {
         "Transfer": _transfer,

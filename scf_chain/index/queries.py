@@ -10,12 +10,13 @@ log index)), so its cost follows the size of the answer, not of the ledger.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
+from sqlalchemy import Connection, Integer, Select, bindparam, func, or_, select, tuple_
+from sqlalchemy.sql.elements import ColumnElement
 
 from scf_chain.domain.money import to_day
 from scf_chain.index.records import (
@@ -29,54 +30,116 @@ from scf_chain.index.records import (
     epoch,
     utc,
 )
+from scf_chain.index.schema import blocks, certificates, events, holdings, members, meta
 
 # Chunk size for IN lists: far below SQLite's limit on bound parameters.
 _IN_CHUNK = 500
 
+c = certificates.c
+# In the order of CertificateRecord's fields.
 _CERTIFICATE_COLUMNS = (
-    "c.id, c.root_id, c.parent_id, c.obligor, c.holder, c.last_holder, c.face_value, c.maturity_day, c.hops, "
-    "c.document_hash, c.status, c.frozen, c.first_child_id, c.child_count, c.created_tx, c.created_block, "
-    "c.created_at"
+    c.id,
+    c.root_id,
+    c.parent_id,
+    c.obligor,
+    c.holder,
+    c.last_holder,
+    c.face_value,
+    c.maturity_day,
+    c.hops,
+    c.document_hash,
+    c.status,
+    c.frozen,
+    c.first_child_id,
+    c.child_count,
+    c.created_tx,
+    c.created_block,
+    c.created_at,
 )
-_ONE = f"SELECT {_CERTIFICATE_COLUMNS} FROM certificates c WHERE c.id = ?"  # noqa: S608 - constant columns
-# Parent links, with UNION (not UNION ALL): even an index damaged into a cycle ends the walk.
-_SUBTREE = (
-    "WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT c.id FROM certificates c JOIN tree t ON c.parent_id = t.id) "  # noqa: S608
-    f"SELECT {_CERTIFICATE_COLUMNS} FROM tree JOIN certificates c ON c.id = tree.id ORDER BY c.id"
-)
+_CERTIFICATES = select(*_CERTIFICATE_COLUMNS)
+_ONE = _CERTIFICATES.where(c.id == bindparam("id"))
+_CHILDREN = _CERTIFICATES.where(c.parent_id == bindparam("id")).order_by(c.id)
 # A whole issuance by its root, on the root_id index: one range scan instead of a walk.
-_ISSUANCE = f"SELECT {_CERTIFICATE_COLUMNS} FROM certificates c WHERE c.root_id = ? ORDER BY c.id"  # noqa: S608
-_PATH = (
-    "WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT c.parent_id FROM certificates c JOIN up u ON c.id = u.id "  # noqa: S608
-    "WHERE c.parent_id IS NOT NULL) "
-    f"SELECT {_CERTIFICATE_COLUMNS} FROM up JOIN certificates c ON c.id = up.id ORDER BY c.id"
-)
+_ISSUANCE = _CERTIFICATES.where(c.root_id == bindparam("id")).order_by(c.id)
 # What changed in an issuance after an event position, on the (root_id, last_change) index.
-_CHANGED = f"SELECT {_CERTIFICATE_COLUMNS} FROM certificates c WHERE c.root_id = ? AND c.last_change > ? ORDER BY c.id"  # noqa: S608
-_TREE_VERSION = (
-    "SELECT (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), "  # noqa: S608 - a constant shift
-    "(SELECT max(last_change) FROM certificates WHERE root_id = ?), "
-    f"(SELECT coalesce(max((registered_block << {POSITION_SHIFT}) | registered_log), -1) FROM members)"
+_CHANGED = _CERTIFICATES.where(c.root_id == bindparam("root"), c.last_change > bindparam("position")).order_by(c.id)
+
+
+def _walk_down() -> Select[Any]:
+    """The certificate and everything split from it, by parent links. UNION, not UNION ALL: even an index
+    damaged into a cycle ends the walk."""
+    tree = select(bindparam("id", type_=Integer).label("id")).cte("tree", recursive=True)
+    below = certificates.alias("below")
+    tree = tree.union(select(below.c.id).join(tree, below.c.parent_id == tree.c.id))
+    return _CERTIFICATES.join_from(certificates, tree, c.id == tree.c.id).order_by(c.id)
+
+
+def _walk_up() -> Select[Any]:
+    """From the certificate up to its root, by parent links (UNION ends even a cycle)."""
+    up = select(bindparam("id", type_=Integer).label("id")).cte("up", recursive=True)
+    above = certificates.alias("above")
+    up = up.union(select(above.c.parent_id).join(up, above.c.id == up.c.id).where(above.c.parent_id.is_not(None)))
+    return _CERTIFICATES.join_from(certificates, up, c.id == up.c.id).order_by(c.id)
+
+
+_SUBTREE = _walk_down()
+_PATH = _walk_up()
+# A member registration's event position, as records.event_position computes it.
+_REGISTRATION_POSITION = members.c.registered_block.op("<<")(POSITION_SHIFT).op("|")(members.c.registered_log)
+_TREE_VERSION = select(
+    select(func.cast(meta.c.value, Integer)).where(meta.c.key == "generation").scalar_subquery(),
+    select(func.max(c.last_change)).where(c.root_id == bindparam("root")).scalar_subquery(),
+    select(
+        func.coalesce(
+            func.max(members.c.registered_block.op("<<")(POSITION_SHIFT).op("|")(members.c.registered_log)), -1
+        )
+    ).scalar_subquery(),
 )
-_EVENT_COLUMNS = "block_number, log_index, block_hash, tx_hash, timestamp, name, args, contract"
-_MEMBER_COLUMNS = "address, name, role, frozen, registered_block"
+_META = select(meta.c.value).where(meta.c.key == bindparam("key"))
+_BLOCKS = select(blocks.c.number, blocks.c.hash, blocks.c.timestamp)
+_BLOCK = _BLOCKS.where(blocks.c.number == bindparam("number"))
+_BLOCKS_BEFORE = (
+    _BLOCKS.where(blocks.c.number < bindparam("number")).order_by(blocks.c.number.desc()).limit(bindparam("limit"))
+)
+_HELD = select(holdings.c.certificate_id).where(
+    holdings.c.address == bindparam("address"),
+    holdings.c.certificate_id.between(bindparam("low"), bindparam("high")),
+)
+_HELD_IN_TREE = (
+    select(1)
+    .select_from(holdings.join(certificates, c.id == holdings.c.certificate_id))
+    .where(holdings.c.address == bindparam("address"), c.root_id == bindparam("root"))
+    .limit(1)
+)
+_MEMBERS = select(members.c.address, members.c.name, members.c.role, members.c.frozen, members.c.registered_block)
+_MEMBER = _MEMBERS.where(members.c.address == bindparam("address"))
+_EVENT_ORDER = (events.c.block_number, events.c.log_index)
+_EVENTS = select(
+    events.c.block_number,
+    events.c.log_index,
+    events.c.block_hash,
+    events.c.tx_hash,
+    events.c.timestamp,
+    events.c.name,
+    events.c.args,
+    events.c.contract,
+)
 # What a dump compares: the read model, not the bookkeeping of which blocks were fetched.
-_DUMP_TABLES = {
-    "events": "block_number, log_index",
-    "certificates": "id",
-    "holdings": "address, certificate_id",
-    "members": "address",
+_DUMP = {
+    "events": select(events).order_by(*_EVENT_ORDER),
+    "certificates": select(certificates).order_by(c.id),
+    "holdings": select(holdings).order_by(holdings.c.address, holdings.c.certificate_id),
+    "members": select(members).order_by(members.c.address),
 }
 
 
 def certificate_of(row: Sequence[Any]) -> CertificateRecord:
-    """A stored row as a record: the face value is stored as text (a uint64 does not fit SQLite's INTEGER)."""
-    return CertificateRecord._make((*row[:6], int(row[6]), *row[7:11], bool(row[11]), *row[12:17]))
+    return CertificateRecord._make(row)
 
 
 def _member(row: Sequence[Any]) -> MemberRecord:
     address, name, role, frozen, block = row
-    return MemberRecord(address=address, name=name, role=role, frozen=bool(frozen), registered_block=block)
+    return MemberRecord(address=address, name=name, role=role, frozen=frozen, registered_block=block)
 
 
 def _event(row: Sequence[Any]) -> EventRecord:
@@ -100,29 +163,26 @@ def _address_or_none(address: str) -> str | None:
     return str(to_checksum_address(address.lower()))
 
 
-def _event_where(scope: EventRange) -> tuple[str, list[Any]]:
-    """The SQL ``WHERE`` clause on the events table (empty for no bounds), and its parameters."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for clause, value in (
-        ("block_number >= ?", scope.from_block),
-        ("block_number <= ?", scope.to_block),
-        ("timestamp >= ?", None if scope.from_time is None else epoch(scope.from_time)),
-        ("timestamp <= ?", None if scope.to_time is None else epoch(scope.to_time)),
-    ):
-        if value is not None:
-            clauses.append(clause)
-            params.append(int(value))
+def _event_where(scope: EventRange) -> list[ColumnElement[bool]]:
+    """The conditions on the events table that ``scope`` sets."""
+    clauses: list[ColumnElement[bool]] = []
+    if scope.from_block is not None:
+        clauses.append(events.c.block_number >= int(scope.from_block))
+    if scope.to_block is not None:
+        clauses.append(events.c.block_number <= int(scope.to_block))
+    if scope.from_time is not None:
+        clauses.append(events.c.timestamp >= epoch(scope.from_time))
+    if scope.to_time is not None:
+        clauses.append(events.c.timestamp <= epoch(scope.to_time))
     if scope.after is not None:
-        clauses.append("(block_number, log_index) > (?, ?)")
-        params += [int(scope.after[0]), int(scope.after[1])]
-    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+        clauses.append(tuple_(*_EVENT_ORDER) > tuple_(int(scope.after[0]), int(scope.after[1])))
+    return clauses
 
 
 class Snapshot:
     """The index's queries, on one connection: inside ``LedgerIndex.snapshot()`` they all see one state."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     # Checkpoint and bookkeeping
@@ -133,28 +193,27 @@ class Snapshot:
         return -1 if value is None else int(value)
 
     def meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        value = self._db.execute(_META, {"key": key}).scalar()
+        return None if value is None else str(value)
 
     def block(self, number: int) -> BlockRef | None:
-        row = self._db.execute("SELECT number, hash, timestamp FROM blocks WHERE number = ?", (number,)).fetchone()
+        row = self._db.execute(_BLOCK, {"number": int(number)}).first()
         return None if row is None else BlockRef(*row)
 
     def blocks_before(self, number: int, limit: int) -> list[BlockRef]:
-        rows = self._db.execute(
-            "SELECT number, hash, timestamp FROM blocks WHERE number < ? ORDER BY number DESC LIMIT ?", (number, limit)
-        )
+        rows = self._db.execute(_BLOCKS_BEFORE, {"number": int(number), "limit": int(limit)})
         return [BlockRef(*row) for row in rows]
 
     def tree_version(self, root_id: int) -> TreeVersion:
         """The version of issuance ``root_id``'s tree (two index lookups and a scan of the member list)."""
-        generation, tree_change, names_change = self._db.execute(_TREE_VERSION, (root_id,)).fetchone()
+        row = self._db.execute(_TREE_VERSION, {"root": int(root_id)}).one()
+        generation, tree_change, names_change = row
         return TreeVersion(int(generation or 0), -1 if tree_change is None else int(tree_change), int(names_change))
 
     # Certificates
 
     def certificate(self, certificate_id: int) -> CertificateRecord | None:
-        row = self._db.execute(_ONE, (int(certificate_id),)).fetchone()
+        row = self._db.execute(_ONE, {"id": int(certificate_id)}).first()
         return None if row is None else certificate_of(row)
 
     def certificates(
@@ -172,15 +231,13 @@ class Snapshot:
         offset: int = 0,
     ) -> tuple[list[CertificateRecord], int]:
         """Certificates matching every filter given, ordered by id, and how many match in all."""
-        clauses: list[str] = []
-        params: list[Any] = []
+        clauses: list[ColumnElement[bool]] = []
         if root_ids is not None:
             if not root_ids:
                 return [], 0
-            clauses.append(f"root_id IN ({', '.join('?' * len(root_ids))})")
-            params += [int(root_id) for root_id in root_ids]
+            clauses.append(c.root_id.in_([int(root_id) for root_id in root_ids]))
         if issuances_only:
-            clauses.append("parent_id IS NULL")
+            clauses.append(c.parent_id.is_(None))
         for column, address in (("holder", holder), ("obligor", obligor), ("party", party)):
             if address is None:
                 continue
@@ -188,48 +245,38 @@ class Snapshot:
             if checksummed is None:
                 return [], 0
             if column == "party":
-                clauses.append("(holder = ? OR obligor = ?)")
-                params += [checksummed, checksummed]
+                clauses.append(or_(c.holder == checksummed, c.obligor == checksummed))
             else:
-                clauses.append(f"{column} = ?")
-                params.append(checksummed)
+                clauses.append(c[column] == checksummed)
         if status is not None:
-            clauses.append("status = ?")
-            params.append(status.lower())
+            clauses.append(c.status == status.lower())
         if maturity_from is not None:
-            clauses.append("maturity_day >= ?")
-            params.append(to_day(maturity_from))
+            clauses.append(c.maturity_day >= to_day(maturity_from))
         if maturity_to is not None:
-            clauses.append("maturity_day <= ?")
-            params.append(to_day(maturity_to))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        total = self._db.execute(f"SELECT COUNT(*) FROM certificates {where}", params).fetchone()[0]  # noqa: S608
+            clauses.append(c.maturity_day <= to_day(maturity_to))
+        total = self._db.execute(select(func.count()).select_from(certificates).where(*clauses)).scalar_one()
         rows = self._db.execute(
-            f"SELECT {_CERTIFICATE_COLUMNS} FROM certificates c {where} ORDER BY id LIMIT ? OFFSET ?",  # noqa: S608
-            [*params, max(int(limit), 0), max(int(offset), 0)],
-        ).fetchall()
+            _CERTIFICATES.where(*clauses).order_by(c.id).limit(max(int(limit), 0)).offset(max(int(offset), 0))
+        )
         return [certificate_of(row) for row in rows], int(total)
 
     def children(self, certificate_id: int) -> list[CertificateRecord]:
-        rows = self._db.execute(
-            f"SELECT {_CERTIFICATE_COLUMNS} FROM certificates c WHERE c.parent_id = ? ORDER BY c.id",  # noqa: S608
-            (int(certificate_id),),
-        )
-        return [certificate_of(row) for row in rows]
+        return [certificate_of(row) for row in self._db.execute(_CHILDREN, {"id": int(certificate_id)})]
 
     def subtree(self, top: CertificateRecord) -> list[CertificateRecord]:
         """The certificate and everything split from it, in id order (parents first: children have higher ids)."""
         # For a root, the rows of its issuance (one range scan); below, a walk down the parent links.
         query = _ISSUANCE if top.parent_id is None else _SUBTREE
-        return [certificate_of(row) for row in self._db.execute(query, (top.id,))]
+        return [certificate_of(row) for row in self._db.execute(query, {"id": top.id})]
 
     def path(self, certificate_id: int) -> list[CertificateRecord]:
         """From the root down to the certificate, by parent links; empty for an unknown id."""
-        return [certificate_of(row) for row in self._db.execute(_PATH, (int(certificate_id),))]
+        return [certificate_of(row) for row in self._db.execute(_PATH, {"id": int(certificate_id)})]
 
     def changed_since(self, root_id: int, position: int) -> list[CertificateRecord]:
         """The certificates of issuance ``root_id`` that events after ``position`` changed or made, in id order."""
-        return [certificate_of(row) for row in self._db.execute(_CHANGED, (root_id, position))]
+        rows = self._db.execute(_CHANGED, {"root": int(root_id), "position": int(position)})
+        return [certificate_of(row) for row in rows]
 
     # Holdings
 
@@ -245,20 +292,12 @@ class Snapshot:
         wanted = set(ids)
         if not wanted:
             return set()
-        rows = self._db.execute(
-            "SELECT certificate_id FROM holdings WHERE address = ? AND certificate_id BETWEEN ? AND ?",
-            (address, min(wanted), max(wanted)),
-        )
-        return {row[0] for row in rows} & wanted
+        rows = self._db.execute(_HELD, {"address": address, "low": min(wanted), "high": max(wanted)})
+        return set(rows.scalars()) & wanted
 
     def held_in_tree(self, address: str, root_id: int) -> bool:
         """Whether ``address`` holds or held any certificate of issuance ``root_id``."""
-        row = self._db.execute(
-            "SELECT 1 FROM holdings h JOIN certificates c ON c.id = h.certificate_id "
-            "WHERE h.address = ? AND c.root_id = ? LIMIT 1",
-            (address, root_id),
-        ).fetchone()
-        return row is not None
+        return self._db.execute(_HELD_IN_TREE, {"address": address, "root": int(root_id)}).first() is not None
 
     # Members
 
@@ -266,12 +305,12 @@ class Snapshot:
         checksummed = _address_or_none(address)
         if checksummed is None:
             return None
-        row = self._db.execute(f"SELECT {_MEMBER_COLUMNS} FROM members WHERE address = ?", (checksummed,)).fetchone()  # noqa: S608
+        row = self._db.execute(_MEMBER, {"address": checksummed}).first()
         return None if row is None else _member(row)
 
     def members(self) -> list[MemberRecord]:
         """Every registered member, in order of registration."""
-        rows = self._db.execute(f"SELECT {_MEMBER_COLUMNS} FROM members ORDER BY registered_block, registered_log")  # noqa: S608
+        rows = self._db.execute(_MEMBERS.order_by(members.c.registered_block, members.c.registered_log))
         return [_member(row) for row in rows]
 
     def member_names(self, addresses: Iterable[str]) -> dict[str, str]:
@@ -279,8 +318,7 @@ class Snapshot:
         names: dict[str, str] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT address, name FROM members WHERE address IN ({marks})", chunk)  # noqa: S608
+            rows = self._db.execute(select(members.c.address, members.c.name).where(members.c.address.in_(chunk)))
             names.update({address: name for address, name in rows})
         return names
 
@@ -288,24 +326,16 @@ class Snapshot:
 
     def events(self, scope: EventRange, limit: int) -> list[EventRecord]:
         """Stored events in chain order (block, log index)."""
-        where, params = _event_where(scope)
-        rows = self._db.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events {where} ORDER BY block_number, log_index LIMIT ?",  # noqa: S608
-            [*params, max(int(limit), 0)],
-        )
-        return [_event(row) for row in rows]
+        query = _EVENTS.where(*_event_where(scope)).order_by(*_EVENT_ORDER).limit(max(int(limit), 0))
+        return [_event(row) for row in self._db.execute(query)]
 
     def event_count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+        return int(self._db.execute(select(func.count()).select_from(events)).scalar_one())
 
     def event_key_at(self, scope: EventRange, offset: int) -> tuple[int, int] | None:
         """(block, log index) of the event ``offset`` places into ``scope``, in chain order."""
-        where, params = _event_where(scope)
-        row = self._db.execute(
-            f"SELECT block_number, log_index FROM events {where} "  # noqa: S608 - clauses are constants
-            "ORDER BY block_number, log_index LIMIT 1 OFFSET ?",
-            [*params, offset],
-        ).fetchone()
+        query = select(*_EVENT_ORDER).where(*_event_where(scope)).order_by(*_EVENT_ORDER).limit(1).offset(int(offset))
+        row = self._db.execute(query).first()
         return None if row is None else (int(row[0]), int(row[1]))
 
     # Comparison
@@ -313,8 +343,7 @@ class Snapshot:
     def dump(self) -> dict[str, Any]:
         """Every row of the read model and the checkpoint, for comparing two indexes."""
         dumped: dict[str, Any] = {
-            table: self._db.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()  # noqa: S608
-            for table, order in _DUMP_TABLES.items()
+            table: [tuple(row) for row in self._db.execute(query)] for table, query in _DUMP.items()
         }
         dumped["indexed_block"] = self.indexed_block()
         return dumped

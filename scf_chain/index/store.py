@@ -1,30 +1,48 @@
-"""The SQLite read model of the ledger, kept by :class:`scf_chain.index.indexer.Indexer`: the one owner of
-the index database.
+"""The read model of the ledger, kept by :class:`scf_chain.index.indexer.Indexer`: the one owner of the index
+database (SQLite in WAL mode, through SQLAlchemy Core).
 
-Tables: ``events`` holds every event of the ledger, the settlement desk and the settlement
-token (its ERC-20 transfers: deposits, withdrawals, payments) as decoded (the audit trail);
-``certificates``, ``holdings`` (who ever held what) and ``members`` are derived from
-the events exactly as the contract derives its state (:mod:`scf_chain.index.projection`);
-``blocks`` keeps the hash and timestamp of indexed blocks for reorg detection; ``meta``
-keeps the checkpoint. Every query lives in :mod:`scf_chain.index.queries`.
+Tables (:mod:`scf_chain.index.schema`): ``events`` holds every event of the ledger, the settlement
+desk and the settlement token (its ERC-20 transfers: deposits, withdrawals, payments) as decoded
+(the audit trail); ``certificates``, ``holdings`` (who ever held what) and ``members`` are derived
+from the events exactly as the contract derives its state (:mod:`scf_chain.index.projection`);
+``blocks`` keeps the hash and timestamp of indexed blocks for reorg detection; ``meta`` keeps the
+checkpoint. Every query lives in :mod:`scf_chain.index.queries`; the tables are made and changed by
+the Alembic migrations in :mod:`scf_chain.index.migrations`, run when the index opens.
 
 Writes come from one indexer at a time, one transaction per block range, so that a
-reader never sees half a range. Reads may come from any thread: each thread gets
-its own connection, and the database runs in WAL mode so that readers never wait
-for the writer. ``snapshot()`` gives queries that all see one state.
+reader never sees half a range. Reads may come from any thread, each on a pooled connection,
+and WAL mode lets readers go on while the writer writes. ``snapshot()`` gives queries that all
+see one state.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from scf_chain.index.projection import Projection
 from scf_chain.index.queries import Snapshot
@@ -43,6 +61,7 @@ from scf_chain.index.records import (
     event_position,
     role_label,
 )
+from scf_chain.index.schema import DERIVED_TABLES, LEGACY_SCHEMA_VERSION, blocks, events, meta, metadata
 
 __all__ = [
     "DESK",
@@ -64,147 +83,139 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# 4: the settlement token's transfers (deposits, withdrawals, payments) are indexed too.
-SCHEMA_VERSION = 4
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The revision whose tables are those of the index before migrations (schema version 4).
+BASELINE_REVISION = "0001"
+# Chunk size for IN lists: far below SQLite's limit on bound parameters.
+_IN_CHUNK = 500
+# An execution option: this connection's transactions take the write lock from their start.
+_WRITE = "scf_index_write"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS blocks (
-    number    INTEGER PRIMARY KEY,
-    hash      TEXT NOT NULL,
-    timestamp INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    block_number INTEGER NOT NULL,
-    log_index    INTEGER NOT NULL,
-    block_hash   TEXT NOT NULL,
-    tx_hash      TEXT NOT NULL,
-    timestamp    INTEGER NOT NULL,
-    name         TEXT NOT NULL,
-    args         TEXT NOT NULL,
-    contract     TEXT NOT NULL,  -- which contract emitted it: ledger, desk or token
-    PRIMARY KEY (block_number, log_index),
-    UNIQUE (tx_hash, log_index)
-);
-CREATE INDEX IF NOT EXISTS events_by_time ON events (timestamp);
-CREATE TABLE IF NOT EXISTS certificates (
-    id             INTEGER PRIMARY KEY,
-    root_id        INTEGER NOT NULL,
-    parent_id      INTEGER,
-    obligor        TEXT NOT NULL,
-    holder         TEXT,
-    last_holder    TEXT NOT NULL,
-    face_value     TEXT NOT NULL,  -- minor units, as text: a uint64 does not fit SQLite's INTEGER
-    maturity_day   INTEGER NOT NULL,
-    hops           INTEGER NOT NULL,
-    document_hash  TEXT NOT NULL,
-    status         TEXT NOT NULL,
-    frozen         INTEGER NOT NULL,
-    first_child_id INTEGER,
-    child_count    INTEGER NOT NULL,
-    created_tx     TEXT NOT NULL,
-    created_block  INTEGER NOT NULL,
-    created_at     INTEGER NOT NULL,
-    last_change    INTEGER NOT NULL  -- the position of the last event that changed the row (see event_position)
-);
-CREATE INDEX IF NOT EXISTS certificates_by_holder ON certificates (holder);
-CREATE INDEX IF NOT EXISTS certificates_by_obligor ON certificates (obligor);
-CREATE INDEX IF NOT EXISTS certificates_by_parent ON certificates (parent_id);
--- Also answers "when did anything in this issuance last change" without reading its rows.
-CREATE INDEX IF NOT EXISTS certificates_by_root ON certificates (root_id, last_change);
-CREATE INDEX IF NOT EXISTS certificates_by_status ON certificates (status);
-CREATE INDEX IF NOT EXISTS certificates_by_maturity ON certificates (maturity_day);
-CREATE TABLE IF NOT EXISTS holdings (
-    address        TEXT NOT NULL,
-    certificate_id INTEGER NOT NULL,
-    PRIMARY KEY (address, certificate_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS members (
-    address          TEXT PRIMARY KEY,
-    name             TEXT NOT NULL,
-    role             TEXT NOT NULL,
-    frozen           INTEGER NOT NULL,
-    registered_block INTEGER NOT NULL,
-    registered_log   INTEGER NOT NULL
-);
-"""
-
-# The tables derived from events; a rollback clears them and replays the events.
-_DERIVED_TABLES = ("certificates", "holdings", "members")
+_INSERT_EVENTS = insert(events).on_conflict_do_nothing()
+_new_block = insert(blocks)
+_RECORD_BLOCKS = _new_block.on_conflict_do_update(
+    index_elements=[blocks.c.number],
+    set_={"hash": _new_block.excluded.hash, "timestamp": _new_block.excluded.timestamp},
+)
+_LEDGER_EVENTS = (
+    select(
+        events.c.block_number,
+        events.c.log_index,
+        events.c.block_hash,
+        events.c.tx_hash,
+        events.c.timestamp,
+        events.c.name,
+        events.c.args,
+        events.c.contract,
+    )
+    .where(events.c.contract == LEDGER)
+    .order_by(events.c.block_number, events.c.log_index)
+)
 
 
-# The store
+_SET_META = update(meta).where(meta.c.key == bindparam("name")).values(value=bindparam("setting"))
+_NEXT_GENERATION = update(meta).where(meta.c.key == "generation").values(value=func.cast(meta.c.value, Integer) + 1)
+_PLACES_IN_RANGE = select(events.c.block_number, events.c.log_index).where(
+    events.c.block_number.between(bindparam("low"), bindparam("high"))
+)
+_PLACES_OF_TRANSACTIONS = select(events.c.tx_hash, events.c.log_index).where(
+    events.c.tx_hash.in_(bindparam("hashes", expanding=True))
+)
+_DROP_EVENTS_AFTER = delete(events).where(events.c.block_number > bindparam("block"))
+_DROP_BLOCKS_AFTER = delete(blocks).where(blocks.c.number > bindparam("block"))
+_CLEAR = {table.name: delete(table) for table in (events, blocks, *DERIVED_TABLES)}
 
 
-def _next_generation(db: sqlite3.Connection) -> None:
+def _set_meta(db: Connection, key: str, value: str) -> None:
+    db.execute(_SET_META, {"name": key, "setting": value})
+
+
+def _next_generation(db: Connection) -> None:
     """After a rollback or reset, event positions may come back with other events: the generation tells them apart."""
-    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    db.execute(_NEXT_GENERATION)
+
+
+def _on_connect(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
+    # The driver's own transaction handling would start transactions late; the "begin" hook starts them.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file: after the first connection, a no-op
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
+
+
+def _on_begin(connection: Connection) -> None:
+    # A writer takes SQLite's write lock at BEGIN, so that two writers never deadlock upgrading a read lock.
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(_WRITE) else "BEGIN")
 
 
 class LedgerIndex:
-    """SQLite read model of the ledger (WAL mode; safe to use from several threads: one connection per thread)."""
+    """The ledger's read model (thread-safe: each read or snapshot takes a pooled connection)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        self._engine: Engine = create_engine(
+            f"sqlite:///{self.path}",
+            connect_args={"check_same_thread": False, "timeout": 30.0},
+            pool_size=8,
+            max_overflow=-1,  # a burst of request threads never waits for a connection
+        )
+        event.listen(self._engine, "connect", _on_connect)
+        event.listen(self._engine, "begin", _on_begin)
         self._write_lock = threading.Lock()
-        self._db().execute("PRAGMA journal_mode=WAL")
-        self._create_schema()
+        # Each reading thread keeps one connection: a checkout from the pool for every read would cost more
+        # than most reads do.
+        self._local = threading.local()
+        self._readers: list[Connection] = []
+        self._readers_lock = threading.Lock()
+        self._migrate()
 
-    # Connections
-
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=OFF")
-            self._local.db = db
-            with self._connections_lock:
-                self._connections.append(db)
-        return db
-
-    def _create_schema(self) -> None:
-        with self._write_lock:
-            db = self._db()
-            has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
-            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
-            if has_meta and (version is None or version[0] != str(SCHEMA_VERSION)):
-                # The index is only a cache of the chain: another layout is dropped and rebuilt.
-                log.warning("the index at %s has another schema version; it will be rebuilt", self.path)
-                for table in ("meta", "blocks", "events", *_DERIVED_TABLES):
-                    db.execute(f"DROP TABLE IF EXISTS {table}")
-            db.executescript(_SCHEMA)  # every statement is IF NOT EXISTS
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('indexed_block', '-1')")
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0')")
+    # Connections and migrations
 
     @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
+    def _writing(self) -> Iterator[Connection]:
         """One write transaction, under the process's write lock."""
-        with self._write_lock:
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
+        with self._write_lock, self._engine.connect() as db:
+            db.execution_options(**{_WRITE: True})
+            with db.begin():
                 yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        """Brings the tables to the newest revision; an index older than the migrations is rebuilt, with a reason."""
+        with self._writing() as db:
+            tables = set(inspect(db).get_table_names())
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = db
+            if "alembic_version" not in tables and tables & set(metadata.tables):
+                version = (
+                    db.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+                    if "meta" in tables
+                    else None
+                )
+                if version == LEGACY_SCHEMA_VERSION:
+                    log.info("the index at %s predates its migrations; taking its tables as the baseline", self.path)
+                    command.stamp(config, BASELINE_REVISION)
+                else:
+                    # The index is only a copy of the chain: a layout no migration starts from is read again.
+                    log.warning(
+                        "the index at %s has schema version %s, older than any migration; rebuilding it from the chain",
+                        self.path,
+                        version,
+                    )
+                    metadata.drop_all(db)
+            command.upgrade(config, "head")
 
     def close(self) -> None:
         """Closes every connection this index opened, in any thread."""
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for db in connections:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for db in readers:
             db.close()
         self._local = threading.local()
+        self._engine.dispose()
 
     def __enter__(self) -> LedgerIndex:
         return self
@@ -212,114 +223,132 @@ class LedgerIndex:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # Reads: every query is the Snapshot's (scf_chain.index.queries)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """Queries that all see one state of the index: they run in one read transaction."""
+        db: Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._engine.connect()
+            with self._readers_lock:
+                self._readers.append(db)
+        with db.begin():
+            yield Snapshot(db)
+
     # Checkpoint
 
     @property
     def indexed_block(self) -> int:
         """The last fully indexed block, -1 if none."""
-        return self._queries().indexed_block()
+        with self.snapshot() as snapshot:
+            return snapshot.indexed_block()
 
     def meta(self, key: str) -> str | None:
-        return self._queries().meta(key)
+        with self.snapshot() as snapshot:
+            return snapshot.meta(key)
 
     def set_meta(self, key: str, value: str) -> None:
         with self._writing() as db:
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            statement = insert(meta).values(key=key, value=value)
+            db.execute(statement.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": value}))
 
     def block(self, number: int) -> BlockRef | None:
         """The stored hash and timestamp of indexed block ``number``, if it was recorded."""
-        return self._queries().block(number)
+        with self.snapshot() as snapshot:
+            return snapshot.block(number)
 
     def blocks_before(self, number: int, limit: int) -> list[BlockRef]:
         """Recorded blocks below ``number``, highest first."""
-        return self._queries().blocks_before(number, limit)
+        with self.snapshot() as snapshot:
+            return snapshot.blocks_before(number, limit)
 
     # Writes (the indexer's)
 
     def apply(self, entries: Iterable[LogEntry], blocks: Iterable[BlockRef], indexed_block: int) -> int:
         """Records one range: its events, derived changes, block hashes and the new checkpoint, atomically.
 
-        Events already stored (same transaction hash and log index) are skipped, so a
-        range may be applied twice. Returns how many events were new.
+        Events already stored (same place in the chain, or same transaction hash and log index) are
+        skipped, so a range may be applied twice. Returns how many events were new.
         """
-        added = 0
+        entries = list(entries)
         with self._writing() as db:
-            projection = Projection(db)
-            insert = (
-                "INSERT OR IGNORE INTO events "
-                "(block_number, log_index, block_hash, tx_hash, timestamp, name, args, contract) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            for entry in entries:
-                cursor = db.execute(
-                    insert,
-                    (
-                        entry.block_number,
-                        entry.log_index,
-                        entry.block_hash,
-                        entry.tx_hash,
-                        entry.timestamp,
-                        entry.name,
-                        json.dumps(entry.args, separators=(",", ":")),
-                        entry.contract,
-                    ),
+            fresh = self._unseen(db, entries)
+            if fresh:
+                db.execute(
+                    _INSERT_EVENTS,
+                    [
+                        {
+                            "block_number": entry.block_number,
+                            "log_index": entry.log_index,
+                            "block_hash": entry.block_hash,
+                            "tx_hash": entry.tx_hash,
+                            "timestamp": entry.timestamp,
+                            "name": entry.name,
+                            "args": json.dumps(entry.args, separators=(",", ":")),
+                            "contract": entry.contract,
+                        }
+                        for entry in fresh
+                    ],
                 )
-                if cursor.rowcount == 1:
-                    added += 1
+                projection = Projection(db)
+                for entry in fresh:
                     projection.apply(entry)
-            db.executemany(
-                "INSERT OR REPLACE INTO blocks (number, hash, timestamp) VALUES (?, ?, ?)",
-                [tuple(block) for block in blocks],
-            )
-            db.execute("UPDATE meta SET value = ? WHERE key = 'indexed_block'", (str(indexed_block),))
-        return added
+            recorded = [{"number": n, "hash": h, "timestamp": t} for n, h, t in blocks]
+            if recorded:
+                db.execute(_RECORD_BLOCKS, recorded)
+            _set_meta(db, "indexed_block", str(indexed_block))
+        return len(fresh)
+
+    @staticmethod
+    def _unseen(db: Connection, entries: list[LogEntry]) -> list[LogEntry]:
+        """The entries not stored yet (by either key of the events table), each once, in the order given."""
+        if not entries:
+            return []
+        places: set[tuple[Any, ...]] = set()
+        low, high = min(e.block_number for e in entries), max(e.block_number for e in entries)
+        places.update(tuple(row) for row in db.execute(_PLACES_IN_RANGE, {"low": low, "high": high}))
+        hashes = sorted({entry.tx_hash for entry in entries})
+        for start in range(0, len(hashes), _IN_CHUNK):
+            rows = db.execute(_PLACES_OF_TRANSACTIONS, {"hashes": hashes[start : start + _IN_CHUNK]})
+            places.update(tuple(row) for row in rows)
+        fresh: list[LogEntry] = []
+        for entry in entries:
+            keys = ((entry.block_number, entry.log_index), (entry.tx_hash, entry.log_index))
+            if places.isdisjoint(keys):
+                places.update(keys)
+                fresh.append(entry)
+        return fresh
 
     def rollback(self, block_number: int) -> int:
         """Forgets everything after ``block_number`` and recomputes the derived tables; returns events dropped."""
         with self._writing() as db:
-            dropped = db.execute("DELETE FROM events WHERE block_number > ?", (block_number,)).rowcount
-            db.execute("DELETE FROM blocks WHERE number > ?", (block_number,))
-            for table in _DERIVED_TABLES:
-                db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant table names
+            dropped = db.execute(_DROP_EVENTS_AFTER, {"block": block_number}).rowcount
+            db.execute(_DROP_BLOCKS_AFTER, {"block": block_number})
+            for table in DERIVED_TABLES:
+                db.execute(_CLEAR[table.name])
             projection = Projection(db)
-            rows = db.execute(
-                "SELECT block_number, log_index, block_hash, tx_hash, timestamp, name, args, contract FROM events "
-                "WHERE contract = ? ORDER BY block_number, log_index",
-                (LEDGER,),
-            ).fetchall()
-            for block, index, block_hash, tx_hash, timestamp, name, args, contract in rows:
-                entry = LogEntry(block, index, block_hash, tx_hash, timestamp, name, json.loads(args), contract)
-                projection.apply(entry)
-            db.execute("UPDATE meta SET value = ? WHERE key = 'indexed_block'", (str(max(block_number, -1)),))
+            for block, index, block_hash, tx_hash, timestamp, name, args, contract in db.execute(_LEDGER_EVENTS).all():
+                projection.apply(
+                    LogEntry(block, index, block_hash, tx_hash, timestamp, name, json.loads(args), contract)
+                )
+            _set_meta(db, "indexed_block", str(max(block_number, -1)))
             _next_generation(db)
-        return dropped
+        return int(dropped)
 
     def reset(self) -> None:
         """Drops every indexed row; the checkpoint goes back to -1."""
         with self._writing() as db:
-            for table in ("events", "blocks", *_DERIVED_TABLES):
-                db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant table names
-            db.execute("UPDATE meta SET value = '-1' WHERE key = 'indexed_block'")
+            for clear in _CLEAR.values():
+                db.execute(clear)
+            _set_meta(db, "indexed_block", "-1")
             _next_generation(db)
 
-    # Reads: every query is the Snapshot's (scf_chain.index.queries)
-
-    @contextmanager
-    def snapshot(self) -> Iterator[Snapshot]:
-        """Queries that all see one state of the index: they run in one read transaction."""
-        db = self._db()
-        db.execute("BEGIN")
-        try:
-            yield Snapshot(db)
-        finally:
-            db.execute("COMMIT")
-
-    def _queries(self) -> Snapshot:
-        """The queries outside a transaction, for a read of one statement."""
-        return Snapshot(self._db())
+    # Certificates
 
     def certificate(self, certificate_id: int) -> CertificateRecord | None:
-        return self._queries().certificate(certificate_id)
+        with self.snapshot() as snapshot:
+            return snapshot.certificate(certificate_id)
 
     def certificates(
         self,
@@ -355,7 +384,8 @@ class LedgerIndex:
             )
 
     def children(self, certificate_id: int) -> list[CertificateRecord]:
-        return self._queries().children(certificate_id)
+        with self.snapshot() as snapshot:
+            return snapshot.children(certificate_id)
 
     def subtree(self, certificate_id: int) -> list[CertificateRecord]:
         """The certificate and all its descendants, parents first (children always have higher ids)."""
@@ -365,18 +395,26 @@ class LedgerIndex:
 
     def path_to_root(self, certificate_id: int) -> list[CertificateRecord]:
         """From the root down to the certificate itself; empty for an unknown id."""
-        return self._queries().path(certificate_id)
+        with self.snapshot() as snapshot:
+            return snapshot.path(certificate_id)
 
     def has_held(self, address: str, certificate_id: int) -> bool:
         """Whether ``address`` holds, or ever held (or was issued), the certificate."""
-        return self._queries().has_held(address, certificate_id)
+        with self.snapshot() as snapshot:
+            return snapshot.has_held(address, certificate_id)
+
+    # Members
 
     def member(self, address: str) -> MemberRecord | None:
-        return self._queries().member(address)
+        with self.snapshot() as snapshot:
+            return snapshot.member(address)
 
     def members(self) -> list[MemberRecord]:
         """Every registered member, in order of registration."""
-        return self._queries().members()
+        with self.snapshot() as snapshot:
+            return snapshot.members()
+
+    # Events
 
     def events(
         self,
@@ -389,10 +427,14 @@ class LedgerIndex:
         after: tuple[int, int] | None = None,
     ) -> list[EventRecord]:
         """Stored events in chain order (block, log index); bounds are inclusive, ``after`` is exclusive."""
-        return self._queries().events(EventRange(from_block, to_block, from_time, to_time, after), limit)
+        with self.snapshot() as snapshot:
+            return snapshot.events(EventRange(from_block, to_block, from_time, to_time, after), limit)
 
     def event_count(self) -> int:
-        return self._queries().event_count()
+        with self.snapshot() as snapshot:
+            return snapshot.event_count()
+
+    # Comparison
 
     def dump(self) -> dict[str, Any]:
         """Every row of the read model and the checkpoint, for comparing two indexes."""

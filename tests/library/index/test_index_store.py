@@ -98,7 +98,8 @@ def test_the_index_persists_and_drops_an_unknown_schema(tmp_path):
         index.apply(entries(), blocks(), 5)
     with LedgerIndex(path) as index:
         assert index.indexed_block == 5 and index.certificate(3) is not None
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(path) as db:  # as an index from before the migrations, at a version none starts from
+        db.execute("DROP TABLE alembic_version")
         db.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
     with LedgerIndex(path) as index:
         assert index.indexed_block == -1 and index.certificate(3) is None
@@ -112,6 +113,7 @@ def test_an_index_from_before_token_transfers_is_rebuilt(tmp_path):
     with LedgerIndex(path) as index:
         index.apply(entries(), blocks(), 5)
     with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE alembic_version")
         db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     with LedgerIndex(path) as index:
         assert index.indexed_block == -1 and index.event_count() == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from decimal import Decimal
@@ -102,9 +103,10 @@ def test_reorg_below_every_recorded_block_starts_over(runtime, consortium, make_
     indexer.sync()
     before = index.dump()
     # Make the index believe every block it recorded is from another chain.
-    index._db().execute(
-        "UPDATE blocks SET hash = substr(hash, 1, 65) || CASE WHEN substr(hash, 66) = '0' THEN '1' ELSE '0' END"
-    )
+    with sqlite3.connect(index.path) as db:
+        db.execute(
+            "UPDATE blocks SET hash = substr(hash, 1, 65) || CASE WHEN substr(hash, 66) = '0' THEN '1' ELSE '0' END"
+        )
     revert(runtime, snap)
     consortium.ledger.issue(
         consortium.core,
