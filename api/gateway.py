@@ -12,7 +12,6 @@ from api.ratelimit import RateLimiter
 from api.render.problems import Problem
 from api.services.provenance_cache import ProvenanceCache
 from api.store import GatewayStore, SqliteJournal
-from scf_chain.client import clock
 from scf_chain.index.indexer import LedgerIndex
 from scf_chain.runtime import Runtime, event_indexer, open_runtime
 from scf_chain.settings import Settings
@@ -40,7 +39,8 @@ class Caller:
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = GatewayStore(settings.gateway_db_path, clock=clock.ledger_time)
+        # The store dates its records once the runtime below is open (the journal keeps the wall clock).
+        self.store = GatewayStore(settings.gateway_db_path, clock=lambda: self.runtime.clock.seconds())
         self.journal = SqliteJournal(self.store)
         self.runtime: Runtime = open_runtime(settings, deploy_if_missing=settings.dev_mode, journal=self.journal)
         self.runtime.keystore.unlock_all()

@@ -15,6 +15,7 @@ from scf_chain.chain.keys import DEV_SCRYPT_N, PRODUCTION_SCRYPT_N, KeyStore, an
 from scf_chain.chain.local import LocalChain, rpc_answers
 from scf_chain.chain.rpc import PooledHTTPProvider
 from scf_chain.chain.transactions import Journal, TransactionSender
+from scf_chain.client.clock import LedgerClock
 from scf_chain.client.ledger import ContractAt, LedgerClient
 from scf_chain.client.reverts import MemberNames, RevertDecoder, bare_address
 from scf_chain.domain.errors import ChainUnavailable, KeyNotFound, NotDeployed
@@ -81,6 +82,7 @@ class Runtime:
     deployment: Deployment
     ledger: LedgerClient
     operator: LocalAccount
+    clock: LedgerClock
 
 
 def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal: Journal | None = None) -> Runtime:
@@ -114,7 +116,9 @@ def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal
         desk=ContractAt(deployment.settlement_desk, contracts[DESK_CONTRACT].abi),
         token=ContractAt(deployment.settlement_token, contracts[TOKEN_CONTRACT].abi),
     )
-    return Runtime(settings, w3, keystore, contracts, sender, deployment, ledger, operator)
+    clock = LedgerClock(w3, max_tenor_days=ledger.max_tenor_days())
+    clock.seconds()  # the latest block's time, for what reads the clock without asking the chain
+    return Runtime(settings, w3, keystore, contracts, sender, deployment, ledger, operator, clock)
 
 
 def _sender(

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from scf_chain.client.clock import ledger_max_tenor_days, ledger_today
+from scf_chain.client.clock import known_ledger_today, ledger_max_tenor_days
 from scf_chain.domain.errors import InvalidAmount
 from scf_chain.domain.money import (
     AMOUNT_PATTERN,
@@ -81,7 +81,7 @@ def _maturity(value: Any) -> date:
     if not isinstance(value, date):
         raise ValueError("must be a date as YYYY-MM-DD")
     # The ledger's date: the contracts judge maturity by block time, which a development chain may move ahead.
-    today = ledger_today()
+    today = known_ledger_today()  # no round trip to the chain per field validated
     if value < today:
         raise ValueError(f"{value} is in the past (today is {today}, UTC, by the ledger's clock)")
     tenor = ledger_max_tenor_days()
@@ -172,7 +172,7 @@ def _dated_examples(make: Callable[[date], list[dict[str, Any]]]) -> Callable[[d
     """Examples built with the schema, from the ledger's today, so that their dates are valid the day they are read."""
 
     def extra(schema: dict[str, Any]) -> None:
-        schema["examples"] = make(ledger_today())
+        schema["examples"] = make(known_ledger_today())
 
     return extra
 

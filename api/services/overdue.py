@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from eth_account.signers.local import LocalAccount
 
 from api.services.payments import check_call
-from scf_chain.client.clock import ledger_today
 from scf_chain.domain.errors import ScfError
 from scf_chain.index.indexer import CertificateRecord
 
@@ -78,7 +77,7 @@ def mark_overdue(gateway: Gateway, signer: LocalAccount, root_id: int, certifica
 def issuances_past_grace(gateway: Gateway, grace_days: int) -> list[int]:
     """Roots of issuances with unpaid certificates whose maturity and grace period are over by the ledger's date."""
     # The ledger allows marking from the day after maturity plus grace.
-    last_maturity = ledger_today() - timedelta(days=grace_days + 1)
+    last_maturity = gateway.runtime.clock.today() - timedelta(days=grace_days + 1)
     roots: set[int] = set()
     for status in OVERDUE_MARKABLE:
         offset = 0

@@ -7,6 +7,7 @@ an operation to poll at ``/v1/operations/{id}``.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -122,7 +123,7 @@ def respond(
         else:
             gateway.store.update_operation(operation.id, "confirmed", result=jsonable_encoder(body))
 
-    gateway.operations.submit(run)
+    gateway.operations.submit(contextvars.copy_context().run, run)  # with the request's ledger clock
     return JSONResponse(
         jsonable_encoder(operation_out(operation)),
         status_code=202,
