@@ -12,7 +12,7 @@ acceptance can sell the financier more.
 
 Allowances: the gateway keeps each financier's allowance to the desk at what its open
 offers may cost, raising it by an offer's price when the offer is made and lowering it
-again when the offer is withdrawn, used or lapses (see ``api.services.discounting``). The
+again when the offer is withdrawn, used or lapses (see ``api.services.financing``). The
 balance is the financier's business: listings say whether it covers an offer's price
 (``funded``), and an offer accepted against a balance that is short is refused with
 409 and nothing moves.
@@ -45,15 +45,13 @@ from api.schemas import (
     OfferOut,
     OperationOut,
 )
-from api.services.discounting import cost, offer_status, release_after_acceptance, set_allowance
-from api.services.payments import certificates_out, member_lock
+from api.services.financing import finance, make_offer, not_financeable, offer_status, request_status, withdraw
+from api.services.payments import certificates_out
 from api.services.writes import Report, respond, signer_for
 from api.store import FinancingRequest, StoredOffer
 from scf_chain.client.clock import SECONDS_PER_DAY, ledger_now, ledger_today
 from scf_chain.domain.money import to_day
 from scf_chain.domain.pricing import InvalidTerms, discount_price
-from scf_chain.domain.types import Offer, SignedOffer
-from scf_chain.index.indexer import CertificateRecord
 
 router = APIRouter(tags=["financing"])
 
@@ -73,34 +71,6 @@ def _name(gateway: Gateway, address: str) -> str | None:
     return member.name if member else None
 
 
-def not_financeable(record: CertificateRecord, today: date) -> Problem | None:
-    """Why the ledger would refuse to finance the certificate now, with the ledger's code; None if it would not."""
-    if record.status != "active":
-        return Problem(
-            409,
-            "certificate_wrong_status",
-            f"Certificate {record.id} is {record.status}; only an active certificate can be financed.",
-        )
-    if record.frozen:
-        return Problem(409, "certificate_is_frozen", f"Certificate {record.id} is frozen by the operator.")
-    if record.maturity_date <= today:
-        return Problem(
-            409,
-            "certificate_matured",
-            f"Certificate {record.id} matures on {record.maturity_date} and can be financed only before then; "
-            f"today is {today} (UTC).",
-        )
-    return None
-
-
-def _request_status(request: FinancingRequest, record: CertificateRecord | None, today: date) -> str:
-    if request.status != "open":
-        return request.status
-    if record is None or record.holder != request.holder or record.status != "active" or record.maturity_date <= today:
-        return "closed"
-    return "open"
-
-
 def _request_out(gateway: Gateway, request: FinancingRequest, today: date) -> FinancingRequestOut:
     record = gateway.index.certificate(request.certificate_id)
     assert record is not None  # a request is made only for an indexed certificate
@@ -115,7 +85,7 @@ def _request_out(gateway: Gateway, request: FinancingRequest, today: date) -> Fi
         amount=request.amount if request.amount is not None else record.face_value,
         maturity_date=record.maturity_date,
         financiers=None if request.financiers is None else list(request.financiers),
-        status=_request_status(request, record, today),
+        status=request_status(request, record, today),
         created_at=datetime.fromtimestamp(request.created_at, UTC),
     )
 
@@ -173,21 +143,6 @@ def offer_out(gateway: Gateway, offer: StoredOffer, now: int, funds: Funds | Non
         financed_certificate_id=offer.financed_id,
         tx_hash=offer.tx_hash,
     )
-
-
-def _signed(offer: StoredOffer) -> SignedOffer:
-    terms = Offer(
-        certificate_id=offer.certificate_id,
-        amount=offer.amount,
-        financier=offer.financier,
-        seller=offer.seller,
-        annual_rate=offer.annual_rate,
-        day_count=offer.day_count,
-        expires_at=offer.expires_at,
-        recourse=offer.recourse,
-        nonce=offer.nonce,
-    )
-    return SignedOffer(terms, bytes.fromhex(offer.signature.removeprefix("0x")))
 
 
 def _open_request_for(gateway: Gateway, certificate_id: int, financier: str) -> FinancingRequest | None:
@@ -379,40 +334,20 @@ def create_offer(body: OfferCreate, caller: Financier, gateway: GatewayDep, requ
     except InvalidTerms as exc:
         text = str(exc)
         raise Problem(422, "interest_not_below_face", f"{text[:1].upper()}{text[1:]}.", field="annual_rate") from None
-    ledger = gateway.runtime.ledger
     signer = signer_for(gateway, caller)
 
     def action(report: Report) -> OfferOut:
-        with member_lock(caller.address):
-            price = cost(amount, body.annual_rate, body.day_count, expires_at, record)
-            set_allowance(gateway, caller.address, extra=price)
-            nonce = gateway.store.next_offer_nonce(caller.address)
-            while ledger.offer_nonce_used(caller.address, nonce):  # used outside this gateway's records
-                nonce += 1
-            signed = ledger.make_offer(
-                signer,
-                record.id,
-                body.annual_rate,
-                seller=financing.holder,
-                expires_at=expires_at,
-                nonce=nonce,
-                day_count=body.day_count,
-                recourse=body.recourse,
-                amount=amount,
-            )
-            stored = gateway.store.create_offer(
-                request_id=financing.id,
-                certificate_id=record.id,
-                seller=financing.holder,
-                financier=caller.address,
-                annual_rate=body.annual_rate,
-                day_count=body.day_count,
-                expires_at=expires_at,
-                recourse=body.recourse,
-                nonce=nonce,
-                amount=amount,
-                signature="0x" + signed.signature.hex(),
-            )
+        stored = make_offer(
+            gateway,
+            signer,
+            financing,
+            record,
+            amount=amount,
+            annual_rate=body.annual_rate,
+            day_count=body.day_count,
+            expires_at=expires_at,
+            recourse=body.recourse,
+        )
         return offer_out(gateway, stored, ledger_now())
 
     return respond(gateway, caller, request, "offer", action, status_code=201)
@@ -469,16 +404,10 @@ def withdraw_offer(offer_id: OfferId, caller: Financier, gateway: GatewayDep, re
     offer = _visible_offer(gateway, caller, offer_id)
     if offer.financier != caller.address:
         raise not_found("offer")
-    ledger = gateway.runtime.ledger
     signer = signer_for(gateway, caller)
 
     def action(report: Report) -> OfferOut:
-        result = ledger.withdraw_offer(signer, _signed(offer).offer)
-        gateway.store.mark_offer_withdrawn(offer.id, result.tx_hash)
-        set_allowance(gateway, caller.address)
-        refreshed = gateway.store.offer(offer.id)
-        assert refreshed is not None
-        return offer_out(gateway, refreshed, ledger_now())
+        return offer_out(gateway, withdraw(gateway, signer, offer), ledger_now())
 
     return respond(gateway, caller, request, "withdraw_offer", action)
 
@@ -526,37 +455,19 @@ def accept_offer(
             f"{amount:,.2f} is more than the face value {record.face_value:,.2f} of certificate {record.id}.",
             field="amount",
         )
-    ledger = gateway.runtime.ledger
     signer = signer_for(gateway, caller)
 
     def action(report: Report) -> FinancingResult:
-        answered = gateway.store.financing_request(offer.request_id)
-        result = ledger.accept_offer(signer, _signed(offer), amount)
-        gateway.store.mark_offer_accepted(
-            offer.id,
-            financed_id=result.certificate_id,
-            amount=result.face_value,
-            interest=result.interest,
-            price=result.price,
-            days=result.days,
-            tx_hash=result.tx_hash,
-        )
-        indexed_block = gateway.wait_indexed(result.block_number)
-        closed = gateway.store.offers(certificate_id=offer.certificate_id, status="open")
-        remainder_request = None
-        if result.remainder_id is not None:
-            remainder_request = _keep_remainder_open(gateway, offer, answered, result.remainder_id, result.face_value)
-        release_after_acceptance(gateway, {offer.financier, *(o.financier for o in closed)})
-        accepted = gateway.store.offer(offer.id)
-        assert accepted is not None
+        sold = finance(gateway, signer, offer, amount)
+        result = sold.result
         ids = [result.certificate_id] + ([result.remainder_id] if result.remainder_id is not None else [])
         return FinancingResult(
-            offer=offer_out(gateway, accepted, ledger_now()),
+            offer=offer_out(gateway, sold.offer, ledger_now()),
             tx_hash=result.tx_hash,
             block_number=result.block_number,
             certificate_id=result.certificate_id,
             remainder_id=result.remainder_id,
-            remainder_request_id=remainder_request.id if remainder_request else None,
+            remainder_request_id=sold.remainder_request.id if sold.remainder_request else None,
             seller=to_checksum_address(result.seller),
             financier=to_checksum_address(result.financier),
             face_value=result.face_value,
@@ -564,26 +475,7 @@ def accept_offer(
             price=result.price,
             days=result.days,
             certificates=certificates_out(gateway, ids),
-            indexed_block=indexed_block,
+            indexed_block=sold.indexed_block,
         )
 
     return respond(gateway, caller, request, "accept_offer", action)
-
-
-def _keep_remainder_open(
-    gateway: Gateway, offer: StoredOffer, answered: FinancingRequest | None, remainder_id: int, sold: Decimal
-) -> FinancingRequest | None:
-    """After part of a certificate was sold: a request for the remainder, if the holder was still asking, and
-    the other offers on the certificate sold from withdrawn (it is split; none can be accepted any more)."""
-    request = None
-    if answered is not None and answered.status == "open":
-        request = gateway.store.create_financing_request(remainder_id, offer.seller, None, answered.financiers)
-    remainder = f"the remainder, certificate {remainder_id}, " + (
-        f"is open for financing under request {request.id}" if request else "stays with the holder"
-    )
-    gateway.store.withdraw_open_offers(
-        offer.certificate_id,
-        f"{sold:,.2f} of certificate {offer.certificate_id} was sold under offer {offer.id}, which split it; "
-        f"{remainder}.",
-    )
-    return request
