@@ -96,20 +96,12 @@ class Settings(BaseSettings):
         return port if isinstance(port, int) else None
 
     @property
-    def effective_rpc_url(self) -> str:
-        return self.rpc_url or f"http://127.0.0.1:{self.chain_port}"
-
-    @property
     def keystore_dir(self) -> Path:
         return self.data_dir / "keys"
 
     @property
     def manifest_path(self) -> Path:
         return self.data_dir / "deployment.json"
-
-    @property
-    def chain_state_path(self) -> Path:
-        return self.data_dir / "chain" / "state.json"
 
     @property
     def build_dir(self) -> Path:

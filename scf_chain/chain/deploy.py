@@ -54,10 +54,6 @@ class Deployment:
         return cls(**json.loads(path.read_text()))
 
 
-def abi_hash(abi: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(json.dumps(abi, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def deployment_abi_hash(contracts: dict[str, CompiledContract]) -> str:
     """One hash over the ABIs of the token, the ledger and the desk: a change to any redeploys all three."""
     abis = [contracts[name].abi for name in (TOKEN_CONTRACT, LEDGER_CONTRACT, DESK_CONTRACT)]

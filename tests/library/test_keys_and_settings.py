@@ -16,6 +16,7 @@ from scf_chain.chain.compiler import compile_contracts
 from scf_chain.chain.deploy import Deployment
 from scf_chain.chain.keys import KeyStore
 from scf_chain.chain.local import free_port
+from scf_chain.runtime import rpc_url
 from scf_chain.settings import (
     DEFAULT_PASSPHRASE,
     InvalidSettings,
@@ -64,7 +65,7 @@ def test_two_checkouts_differ_only_by_data_folder_and_ports(tmp_path):
     second = Settings(data_dir=tmp_path / "b", chain_port=28545, api_port=28000)
     assert first.manifest_path != second.manifest_path
     assert first.gateway_db_path != second.gateway_db_path
-    assert first.effective_rpc_url != second.effective_rpc_url
+    assert rpc_url(first) != rpc_url(second)
 
 
 REMOTE = "https://deployer:s3cret-token@rpc.consortium.example:8545"
