@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from api.gateway import Gateway
 from api.json_body import JsonBody
@@ -68,8 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         make_data_dir_private(settings.data_dir)  # before the gateway opens or creates anything in it
         gateway = Gateway(settings)
         gateway.start()
-        # Dates are validated as the contracts will judge them, by the ledger's clock and its tenor.
-        clock.install(gateway.runtime.w3, gateway.runtime.ledger.max_tenor_days())
         gateway.every(settings.overdue_interval_s, "overdue", overdue.mark_past_grace)
         gateway.every(LAPSED_OFFERS_INTERVAL_S, "lapsed-offers", release_lapsed)
         app.state.gateway = gateway
@@ -96,6 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_limits={"/v1/documents": upload_limit, "/v1/documents/verify": upload_limit},
     )
     app.add_middleware(JsonBody)  # curl -d bodies are JSON too
+
+    @app.middleware("http")
+    async def ledger_clock(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # Dates are validated as the contracts will judge them, by this gateway's ledger clock and tenor.
+        with clock.use(request.app.state.gateway.runtime.clock):
+            return await call_next(request)
+
     install_problem_handlers(app)
     routers = (health, members, credit_lines, certificates, balances, financing, settlement, operations, explorer)
     for module in (*routers, provenance, documents, audit, docs):

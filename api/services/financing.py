@@ -163,7 +163,7 @@ def release_after_acceptance(gateway: Gateway, financiers: set[str]) -> None:
 
 def release_lapsed(gateway: Gateway) -> None:
     """The background pass: lowers the allowances of financiers whose offers expired or closed on their own."""
-    now = ledger_now()
+    now = gateway.runtime.clock.now()  # a background pass: no request's clock is current
     for financier in gateway.store.financiers_with_offer_allowance():
         set_allowance(gateway, financier, on_chain=False, now=now)
 
