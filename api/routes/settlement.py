@@ -53,7 +53,7 @@ from api.schemas import (
 )
 from api.services import overdue
 from api.services.payments import certificates_out
-from api.services.settlement import pay_recourse, settle, settlement_status
+from api.services.settlement import financier_paid, pay_recourse, settle, settlement_status
 from api.services.writes import Report, respond, signer_for
 from scf_chain.client.clock import ledger_today
 from scf_chain.domain.types import RecourseClaimStatus
@@ -314,13 +314,6 @@ def _claim_out(
     )
 
 
-def _financier_paid(gateway: Gateway, certificate_id: int) -> str | None:
-    """The financier a paid recourse claim on the certificate went to, from the desk's event."""
-    desk = gateway.runtime.ledger.desk
-    logs = desk.events.RecourseClaimPaid().get_logs(from_block=0, argument_filters={"id": certificate_id})
-    return str(logs[-1]["args"]["financier"]) if logs else None
-
-
 @router.post(
     "/v1/certificates/{certificate_id}/recourse-claims",
     summary="Record a recourse claim on the seller (financier)",
@@ -371,7 +364,7 @@ def list_recourse_claims(record: VisibleCertificate, gateway: GatewayDep) -> lis
     if recourse is None or recourse.claim is RecourseClaimStatus.NONE:
         return []
     if recourse.claim is RecourseClaimStatus.PAID:
-        financier = _financier_paid(gateway, record.id) or record.last_holder
+        financier = financier_paid(gateway, record) or record.last_holder
     else:
         financier = record.holder or record.last_holder
     return [_claim_out(gateway, record, recourse.seller, financier, recourse.claim)]

@@ -22,6 +22,10 @@ from scf_chain.client.clock import ledger_today
 from scf_chain.client.settlement import IssuanceSettlement, plan_settlement, settle_issuance
 from scf_chain.domain.types import TxResult
 from scf_chain.index.indexer import CertificateRecord
+from scf_chain.index.store import DESK
+
+# Events read per page when looking through the index for one desk event.
+EVENT_PAGE = 1000
 
 
 def settlement_status(gateway: Gateway, root: CertificateRecord, today: date) -> SettlementStatusOut:
@@ -113,6 +117,21 @@ def settle(gateway: Gateway, obligor: LocalAccount, root: CertificateRecord, rep
         if batches:
             indexed_block = gateway.wait_indexed(batches[-1].block_number)
     return summary(indexed_block, final=True)
+
+
+def financier_paid(gateway: Gateway, record: CertificateRecord) -> str | None:
+    """The financier a paid recourse claim on the certificate went to, from the desk's event in the index."""
+    paid_to: str | None = None
+    after: tuple[int, int] | None = None
+    # The claim is paid after the certificate was made: the events before its block need no reading.
+    while True:
+        events = gateway.index.events(from_block=record.created_block, after=after, limit=EVENT_PAGE)
+        for event in events:
+            if event.contract == DESK and event.name == "RecourseClaimPaid" and event.args.get("id") == record.id:
+                paid_to = str(event.args["financier"])
+        if len(events) < EVENT_PAGE:
+            return paid_to
+        after = (events[-1].block_number, events[-1].log_index)
 
 
 def pay_recourse(gateway: Gateway, seller: LocalAccount, record: CertificateRecord) -> tuple[TxResult, str]:
