@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 _REORG_PROBE = 64
 # How many block headers one JSON-RPC batch asks for.
 _HEADER_BATCH = 500
+# How often the loop of run() looks at its stop event while it pauses.
+_STOP_CHECK_S = 0.05
 # How often one sync restarts after finding the chain moved under it, before it gives up.
 _MAX_RESTARTS = 10
 # What the index reads of the settlement token: the standard ERC-20 transfer, which every tokenized deposit
@@ -320,7 +322,11 @@ class Indexer:
         if token is not None:
             self.sources[_checksum(token)] = (TOKEN, EventDecoder(ERC20_TRANSFER_ABI))
         self._source_of = {address.lower(): source for address, source in self.sources.items()}  # no checksum per log
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one sync at a time
+        # Notified after every range the index takes in: what writers waiting for their block wait on.
+        self._indexed = threading.Condition()
+        # Set by a waiter so that the loop of run() syncs now instead of at its next interval.
+        self._wake = threading.Event()
         self._timestamps: dict[int, tuple[str, int]] = {}  # block number -> (hash, timestamp), within one range
         followed = ",".join(f"{kind}={address}" for address, (kind, _) in self.sources.items())
         recorded = index.meta("followed")
@@ -333,7 +339,11 @@ class Indexer:
     # Public interface
 
     def sync(self) -> int:
-        """Indexes from the checkpoint up to the head less the confirmation depth; returns the indexed block."""
+        """Indexes from the checkpoint up to the head less the confirmation depth; returns the indexed block.
+
+        For a process without :meth:`run`'s loop (a command that indexes once); where the loop runs, it
+        is the only writer, and others wait for it with :meth:`wait_for`.
+        """
         with self._lock:
             return self._sync()
 
@@ -344,9 +354,11 @@ class Indexer:
             return self._sync()
 
     def run(self, stop: threading.Event, interval: float = 0.2) -> None:
-        """Calls :meth:`sync` every ``interval`` seconds until ``stop`` is set; survives RPC errors."""
+        """Syncs every ``interval`` seconds, or at once when a waiter asks, until ``stop`` is set; survives RPC
+        errors."""
         failures = 0
         while not stop.is_set():
+            self._wake.clear()  # before the sync: a waiter who asks during it gets another one
             try:
                 self.sync()
                 if failures:
@@ -358,29 +370,32 @@ class Indexer:
                 delay = min(interval * 2**failures, 5.0)
                 if failures == 1 or failures % 50 == 0:
                     log.warning("indexing failed (%d in a row): %s", failures, exc, exc_info=failures == 1)
-            stop.wait(delay)
+            self._pause(stop, delay)
+
+    def _pause(self, stop: threading.Event, delay: float) -> None:
+        """Until ``delay`` has passed, a waiter asks for a sync, or ``stop`` is set (looked at every 50 ms)."""
+        deadline = time.monotonic() + delay
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._wake.wait(min(remaining, _STOP_CHECK_S)):
+                return
+
+    def wake(self) -> None:
+        """Asks the loop of :meth:`run` to sync now rather than at its next interval."""
+        self._wake.set()
 
     def wait_for(self, block_number: int, timeout: float = 10.0) -> bool:
-        """Waits until block ``block_number`` is indexed, syncing meanwhile; True if it was within ``timeout``."""
+        """Waits until block ``block_number`` is indexed by the loop of :meth:`run`, which it wakes; True if it
+        was within ``timeout``. It never writes the index itself."""
         deadline = time.monotonic() + timeout
-        while True:
-            if self.index.indexed_block >= block_number:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            # Another thread (run) may be syncing; then just wait for its checkpoint.
-            if self._lock.acquire(timeout=min(remaining, 0.5)):
-                try:
-                    if self.index.indexed_block < block_number:  # another waiter may have synced meanwhile
-                        self._sync()
-                except Exception as exc:
-                    log.debug("sync while waiting for block %d failed: %s", block_number, exc)
-                finally:
-                    self._lock.release()
-                if self.index.indexed_block >= block_number:
-                    return True
-            time.sleep(min(0.02, max(deadline - time.monotonic(), 0)))
+        with self._indexed:
+            while self.index.indexed_block < block_number:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._wake.set()
+                self._indexed.wait(remaining)
+        return True
 
     # Syncing
 
@@ -512,6 +527,8 @@ class Indexer:
         blocks[end.number] = end
         self.index.apply(entries, blocks.values(), end.number)
         self._timestamps.clear()
+        with self._indexed:
+            self._indexed.notify_all()
 
     def _decode_logs(self, logs: Sequence[dict[str, Any]]) -> tuple[list[LogEntry], dict[int, BlockRef]]:
         live = [entry for entry in logs if not entry.get("removed")]

@@ -13,6 +13,7 @@ from indexer_checks import assert_index_matches_chain, chain_logs, run_lifecycle
 from web3 import Web3
 
 from scf_chain.chain.local import free_port
+from scf_chain.domain.types import TxResult
 from scf_chain.index.indexer import Indexer, IndexerError, LedgerIndex
 from tests.conftest import new_invoice_number
 
@@ -147,23 +148,45 @@ def test_confirmations_hold_back_the_newest_blocks(runtime, consortium, make_ind
     ]
 
 
-def test_wait_for_syncs_up_to_the_block(runtime, consortium, indexed, new_document, maturity):
+def test_wait_for_wakes_the_loop_and_waits_for_it_to_index_the_block(
+    runtime, consortium, indexed, new_document, maturity
+):
     index, indexer = indexed
-    issued = consortium.ledger.issue(
-        consortium.core,
-        consortium.suppliers[0].address,
-        "5.00",
-        maturity,
-        new_document(),
-        invoice_number=new_invoice_number(),
-    )
+
+    def issue() -> TxResult:
+        return consortium.ledger.issue(
+            consortium.core,
+            consortium.suppliers[0].address,
+            "5.00",
+            maturity,
+            new_document(),
+            invoice_number=new_invoice_number(),
+        )
+
+    issued = issue()
     assert index.indexed_block < issued.block_number
-    assert indexer.wait_for(issued.block_number, timeout=5)
-    assert index.certificate(issued.certificate_id) is not None
-    assert indexer.wait_for(0, timeout=0)
-    started = time.monotonic()
-    assert not indexer.wait_for(runtime.w3.eth.block_number + 100, timeout=0.3)
-    assert time.monotonic() - started < 2
+    # A waiter never writes the index itself: without the loop, nothing indexes the block.
+    assert not indexer.wait_for(issued.block_number, timeout=0.2)
+    assert index.indexed_block < issued.block_number
+    stop = threading.Event()
+    # An interval far longer than the waits below: only a waiter's wake-up can make the loop sync in time.
+    thread = threading.Thread(target=indexer.run, args=(stop,), kwargs={"interval": 60}, daemon=True)
+    thread.start()
+    try:
+        assert indexer.wait_for(issued.block_number, timeout=5)
+        assert index.certificate(issued.certificate_id) is not None
+        again = issue()
+        started = time.monotonic()
+        assert indexer.wait_for(again.block_number, timeout=5)
+        assert time.monotonic() - started < 2 and index.certificate(again.certificate_id) is not None
+        assert indexer.wait_for(0, timeout=0)
+        started = time.monotonic()
+        assert not indexer.wait_for(runtime.w3.eth.block_number + 100, timeout=0.3)
+        assert time.monotonic() - started < 2
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert not thread.is_alive()
 
 
 def test_run_follows_the_chain_while_others_read(runtime, consortium, indexed, new_document, maturity):
