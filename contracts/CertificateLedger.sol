@@ -233,10 +233,11 @@ contract CertificateLedger is ERC721, CreditLines {
      * Emits a {CertificateAccepted} event.
      *
      * Requirements:
+     * - the certificate is pending and not frozen;
      * - the caller is the certificate's receiver and an active member.
      */
     function accept(uint256 id) external whenNotPaused {
-        _requirePendingFor(id, msg.sender);
+        _requireHeldBy(id, msg.sender, CertificateStatus.Pending);
         _certificates[id].status = CertificateStatus.Active;
         emit CertificateAccepted(id, msg.sender);
     }
@@ -248,10 +249,11 @@ contract CertificateLedger is ERC721, CreditLines {
      * Emits a {CertificateRejected} event.
      *
      * Requirements:
+     * - the certificate is pending and not frozen;
      * - the caller is the certificate's receiver and an active member.
      */
     function reject(uint256 id) external {
-        _requirePendingFor(id, msg.sender);
+        _requireHeldBy(id, msg.sender, CertificateStatus.Pending);
         _cancel(id);
         emit CertificateRejected(id, msg.sender);
     }
@@ -266,8 +268,7 @@ contract CertificateLedger is ERC721, CreditLines {
      * - the certificate is pending and not frozen.
      */
     function cancel(uint256 id) external {
-        Certificate memory cert = _requireStatus(id, CertificateStatus.Pending);
-        if (cert.frozen) revert CertificateIsFrozen(id);
+        Certificate memory cert = _requireUnfrozen(id, CertificateStatus.Pending);
         if (_obligorOf(cert.rootId) != msg.sender) revert NotCertificateObligor(id, msg.sender);
         _requireActive(msg.sender);
         _cancel(id);
@@ -290,7 +291,8 @@ contract CertificateLedger is ERC721, CreditLines {
     function split(uint256 id, Part[] calldata parts) external returns (uint256 firstChildId) {
         uint256 count = parts.length;
         if (count < MIN_PARTS || count > MAX_PARTS) revert InvalidPartCount(count);
-        Certificate memory parent = _requireMovable(id, msg.sender);
+        // Checked before the children are created: the burn that retires the parent passes the gate as a burn.
+        Certificate memory parent = _requireHeldBy(id, msg.sender, CertificateStatus.Active);
         uint256 faceValue = parent.faceValue;
         firstChildId = _nextId;
 
@@ -321,7 +323,7 @@ contract CertificateLedger is ERC721, CreditLines {
      * - `to` is an eligible member.
      */
     function transferPart(uint256 id, address to, uint256 amount) external returns (uint256 remainderId, uint256 partId) {
-        Certificate memory parent = _requireMovable(id, msg.sender);
+        Certificate memory parent = _requireHeldBy(id, msg.sender, CertificateStatus.Active);
         if (amount == 0) revert ZeroPartAmount(1);
         if (amount >= parent.faceValue) revert PartNotLessThanFace(id, parent.faceValue, amount);
         if (to == msg.sender) revert TransferToHolder(id, to);
@@ -357,7 +359,8 @@ contract CertificateLedger is ERC721, CreditLines {
         address financier,
         bool withRecourse
     ) external onlyRole(SETTLEMENT_ROLE) returns (uint256 financedId, uint256 faceValue, uint256 maturityDay) {
-        Certificate memory cert = _requireMovable(id, holder);
+        // Checked before anything moves, since a part is split off first; a whole sale's transfer passes the gate too.
+        Certificate memory cert = _requireHeldBy(id, holder, CertificateStatus.Active);
         _requireActiveMember(financier, MemberRole.Financier);
         maturityDay = _issuances[_documentOf[cert.rootId]].maturityDay;
         uint256 today = block.timestamp / 1 days;
@@ -648,6 +651,9 @@ contract CertificateLedger is ERC721, CreditLines {
     /**
      * @dev The one gate every certificate movement passes, mint and burn included.
      *
+     * A retirement (a burn) is checked by the operation that retires the certificate, before
+     * it changes anything: a split, a rejection or cancellation, a settlement.
+     *
      * A transfer moves an active certificate and counts a hop, except the desk's hand-over
      * of an overdue certificate back to its seller on recourse ({transferOnRecourse}, which
      * sets `_recourseHandOver` for that one move): it needs the certificate overdue instead,
@@ -673,12 +679,9 @@ contract CertificateLedger is ERC721, CreditLines {
         }
         if (from != address(0) && to != address(0)) {
             if (to == from) revert TransferToHolder(tokenId, to);
-            _requireActive(from);
             if (auth != address(0) && auth != from) _requireEligibleHolder(auth);
             bool onRecourse = _recourseHandOver;
-            CertificateStatus required = onRecourse ? CertificateStatus.Overdue : CertificateStatus.Active;
-            if (cert.status != required) revert CertificateWrongStatus(tokenId, uint8(cert.status), uint8(required));
-            if (cert.frozen) revert CertificateIsFrozen(tokenId);
+            _requireHeldBy(tokenId, from, onRecourse ? CertificateStatus.Overdue : CertificateStatus.Active);
             if (!onRecourse) cert.hops = _nextHops(tokenId, cert.hops);
         }
         if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
@@ -817,13 +820,11 @@ contract CertificateLedger is ERC721, CreditLines {
         if (!_isLive(status) || status == CertificateStatus.Pending) {
             revert CertificateWrongStatus(id, uint8(status), uint8(CertificateStatus.Active));
         }
-        Certificate storage cert = _certificates[id];
-        if (cert.frozen) revert CertificateIsFrozen(id);
-        holder = _memberAt(cert.holderIndex);
-        _requireActive(holder);
-        amount = cert.faceValue;
+        holder = _memberAt(_certificates[id].holderIndex);
+        // The rule for a certificate leaving its holder: here, unfrozen and paid to an active member.
+        amount = _requireHeldBy(id, holder, status).faceValue;
         _burn(id);
-        cert.status = CertificateStatus.Settled;
+        _certificates[id].status = CertificateStatus.Settled;
         emit CertificateSettled(id, rootId, holder, amount, status == CertificateStatus.Overdue);
     }
 
@@ -894,25 +895,37 @@ contract CertificateLedger is ERC721, CreditLines {
         }
     }
 
-    /// @dev Reverts unless `holder` may move certificate `id`; returns the certificate.
-    function _requireMovable(uint256 id, address holder) private view returns (Certificate memory cert) {
-        cert = _requireStatus(id, CertificateStatus.Active);
-        if (cert.frozen) revert CertificateIsFrozen(id);
-        if (_ownerOf(id) != holder) revert NotCertificateHolder(id, holder);
+    /**
+     * @dev The gate's rule for a certificate its holder gives up or answers for: the gate
+     * ({_update}) applies it to every transfer, and the operations that act on a certificate
+     * before they move anything (a split, a sale, accepting or rejecting, settlement) apply
+     * it themselves. Returns the certificate.
+     *
+     * Requirements:
+     * - certificate `id` exists, has `status` and is not frozen;
+     * - `holder` holds it and is an active member.
+     */
+    function _requireHeldBy(
+        uint256 id,
+        address holder,
+        CertificateStatus status
+    ) private view returns (Certificate storage cert) {
+        cert = _requireUnfrozen(id, status);
+        // Every status a holder acts on is a live one, whose holder is `holderIndex`.
+        if (_memberAt(cert.holderIndex) != holder) revert NotCertificateHolder(id, holder);
         _requireActive(holder);
     }
 
-    /// @dev Reverts unless certificate `id` is pending, unfrozen and received by active member `holder`.
-    function _requirePendingFor(uint256 id, address holder) private view {
-        Certificate memory cert = _requireStatus(id, CertificateStatus.Pending);
+    /**
+     * @dev Reverts unless certificate `id` exists, has `status` and is not frozen; returns it.
+     * In storage, so that the gate reads only the fields it checks.
+     */
+    function _requireUnfrozen(uint256 id, CertificateStatus status) private view returns (Certificate storage cert) {
+        cert = _certificates[id];
+        CertificateStatus actual = cert.status;
+        if (actual == CertificateStatus.None) revert CertificateNotFound(id);
+        if (actual != status) revert CertificateWrongStatus(id, uint8(actual), uint8(status));
         if (cert.frozen) revert CertificateIsFrozen(id);
-        if (_ownerOf(id) != holder) revert NotCertificateHolder(id, holder);
-        _requireActive(holder);
-    }
-
-    function _requireStatus(uint256 id, CertificateStatus status) private view returns (Certificate memory cert) {
-        cert = _requireExists(id);
-        if (cert.status != status) revert CertificateWrongStatus(id, uint8(cert.status), uint8(status));
     }
 
     function _requireExists(uint256 id) private view returns (Certificate memory cert) {
