@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from api.ratelimit import RateLimiter
-from api.render.problems import Problem
 from api.services.provenance_cache import ProvenanceCache
 from api.store import GatewayStore, SqliteJournal
 from scf_chain.index.indexer import LedgerIndex
@@ -56,15 +55,7 @@ class Gateway:
         self._tasks: list[threading.Thread] = []
 
     def start(self) -> None:
-        interrupted = self.store.fail_unfinished_operations(
-            Problem(
-                503,
-                "interrupted",
-                "The gateway restarted before this operation finished; read the ledger before you try again.",
-            ).body()
-        )
-        if interrupted:
-            log.warning("%d operations were interrupted by a restart", interrupted)
+        # Operations a previous run left unfinished are settled from receipts afterwards (api.services.recovery).
         for sender in self.journal.senders_with_unconfirmed():
             resent = self.runtime.sender.resume(sender)
             if resent:

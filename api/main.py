@@ -28,10 +28,12 @@ from api.routes import (
     provenance,
     settlement,
 )
-from api.services import overdue
+from api.services import overdue, recovery
 from api.services.financing import LAPSED_OFFERS_INTERVAL_S, release_lapsed
 from scf_chain.client import clock
 from scf_chain.settings import InvalidSettings, Settings, get_settings, make_data_dir_private
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 The scf-chain gateway: core enterprises issue payable certificates against invoices,
@@ -68,7 +70,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         make_data_dir_private(settings.data_dir)  # before the gateway opens or creates anything in it
         gateway = Gateway(settings)
         gateway.start()
+        interrupted = recovery.InterruptedOperations(gateway)
+        try:
+            interrupted.settle(gateway)  # before the first request, where the chain answers
+        except Exception:
+            log.exception("interrupted operations are settled later: the chain did not answer")
         gateway.every(settings.overdue_interval_s, "overdue", overdue.mark_past_grace)
+        gateway.every(recovery.SETTLE_INTERVAL_S, "interrupted-operations", interrupted.settle)
         gateway.every(LAPSED_OFFERS_INTERVAL_S, "lapsed-offers", release_lapsed)
         app.state.gateway = gateway
         try:

@@ -8,6 +8,7 @@ an operation to poll at ``/v1/operations/{id}``.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from pydantic import BaseModel
 from api.gateway import OPERATOR_ROLE, Caller, Gateway
 from api.render.problems import Problem, from_library_error
 from api.schemas import CertificateOut, CertificateStatus, OperationOut, OperationStatus, WriteResult
-from api.store import Operation
+from api.store import SHOWN_ONCE_FIELD, Operation, recording_operation, without_secrets
 from scf_chain.domain.errors import ScfError
 from scf_chain.domain.types import TxResult
 from scf_chain.index.indexer import CertificateRecord
@@ -66,6 +67,7 @@ def operation_out(operation: Operation) -> OperationOut:
         status=OperationStatus(operation.status),
         result=operation.result,
         problem=operation.problem,
+        tx_hashes=list(operation.tx_hashes),
         created_at=datetime.fromtimestamp(operation.created_at, UTC),
         updated_at=datetime.fromtimestamp(operation.updated_at, UTC),
     )
@@ -95,39 +97,71 @@ Report = Callable[[BaseModel], None]
 """Reports a write's progress: the result so far, while it is ``mined`` but not finished."""
 BodyAction = Callable[[Report], BaseModel]
 
+# Every write's answer names its operation, where its transactions are recorded.
+OPERATION_HEADER = "Operation-Location"
+
+# Writes that may send several transactions. After a restart, that each of their transactions was mined does
+# not tell whether the workflow finished; the others are one transaction each, and their receipt settles them.
+WORKFLOW_KINDS = frozenset({"settlement", "accept_offer", "mark_overdue"})
+
+
+def _shown_once(body: BaseModel) -> tuple[str, ...]:
+    return (SHOWN_ONCE_FIELD,) if getattr(body, SHOWN_ONCE_FIELD, None) is not None else ()
+
 
 def respond(
     gateway: Gateway, caller: Caller, request: Request, kind: str, action: BodyAction, *, status_code: int = 200
 ) -> JSONResponse:
-    """Runs ``action`` now and answers its body, or in the background behind an operation."""
-    if not wants_async(request):
-        body = action(lambda _: None)
-        return JSONResponse(jsonable_encoder(body), status_code=status_code)
+    """The one way a ledger write runs: behind an operation, waited for or in the background.
 
+    The operation is recorded first; every transaction the action signs is recorded against it in the
+    journal's own database transaction, before it is broadcast. By default the write runs now and answers
+    its body; with ``Prefer: respond-async`` it answers 202 and the operation, and runs in the background.
+    """
     operation = gateway.store.create_operation(caller.address, kind)
+    location = f"/v1/operations/{operation.id}"
 
     def report(partial: BaseModel) -> None:
         gateway.store.update_operation(operation.id, "mined", result=jsonable_encoder(partial))
 
-    def run() -> None:
+    def fail(problem: Problem) -> None:
+        gateway.store.update_operation(operation.id, "failed", problem=problem.body())
+
+    def run() -> BaseModel:
+        with recording_operation(operation.id):
+            try:
+                body = action(report)
+            except ScfError as exc:
+                fail(from_library_error(exc))
+                raise
+            except Problem as exc:
+                fail(exc)
+                raise
+            except Exception:
+                fail(Problem(500, "internal_error", "The operation failed on our side; see its progress."))
+                raise
+        # An operation is kept in the gateway's database, which never holds an API key the answer shows once.
+        kept = json.loads(without_secrets(json.dumps(jsonable_encoder(body)).encode(), _shown_once(body)))
+        gateway.store.update_operation(operation.id, "confirmed", result=kept)
+        return body
+
+    if not wants_async(request):
+        body = run()
+        return JSONResponse(jsonable_encoder(body), status_code=status_code, headers={OPERATION_HEADER: location})
+
+    def in_background() -> None:
         try:
-            body = action(report)
-        except ScfError as exc:
-            gateway.store.update_operation(operation.id, "failed", problem=from_library_error(exc).body())
-        except Problem as exc:
-            gateway.store.update_operation(operation.id, "failed", problem=exc.body())
+            run()
+        except (ScfError, Problem):
+            pass  # recorded on the operation
         except Exception:
             log.exception("operation %s failed unexpectedly", operation.id)
-            problem = Problem(500, "internal_error", "The operation failed on our side; see its progress.")
-            gateway.store.update_operation(operation.id, "failed", problem=problem.body())
-        else:
-            gateway.store.update_operation(operation.id, "confirmed", result=jsonable_encoder(body))
 
-    gateway.operations.submit(contextvars.copy_context().run, run)  # with the request's ledger clock
+    gateway.operations.submit(contextvars.copy_context().run, in_background)  # with the request's ledger clock
     return JSONResponse(
         jsonable_encoder(operation_out(operation)),
         status_code=202,
-        headers={"Location": f"/v1/operations/{operation.id}"},
+        headers={"Location": location, OPERATION_HEADER: location},
     )
 
 

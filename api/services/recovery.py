@@ -1,0 +1,142 @@
+"""Operations a previous run of the gateway left unfinished, settled from the chain's receipts.
+
+A crash between broadcasting a transaction and reading its receipt leaves an operation
+``submitted`` (or ``mined``, part way through). On start-up the journal's unconfirmed
+transactions are broadcast again (``Gateway.start``); then each such operation is settled
+by what the chain says of the transactions recorded against it:
+
+- none recorded: nothing was sent, so the ledger is unchanged: failed, ``interrupted``;
+- one reverted: failed, ``transaction_reverted``;
+- one the node no longer knows: failed, ``transaction_dropped``;
+- some still pending: left as it is until a later pass finds them in a block;
+- all mined: a write of one transaction is confirmed with what its receipt and the index show;
+  a workflow of several (``WORKFLOW_KINDS``) fails ``interrupted_after_sending``, naming what was
+  mined: sending it again continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi.encoders import jsonable_encoder
+
+from api.gateway import Gateway
+from api.render.problems import Problem
+from api.schemas import WriteResult
+from api.services.writes import WORKFLOW_KINDS, certificate_out
+from api.store import Operation
+from scf_chain.chain.transactions import TxOutcome, TxState
+
+log = logging.getLogger(__name__)
+
+# How often pending transactions of interrupted operations are looked at again.
+SETTLE_INTERVAL_S = 2.0
+
+
+class InterruptedOperations:
+    """The operations unfinished when this run started; only those are settled (live ones finish themselves)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._waiting = {operation.id for operation in gateway.store.unfinished_operations()}
+        if self._waiting:
+            log.warning("%d operations were unfinished at start-up; settling them from receipts", len(self._waiting))
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def settle(self, gateway: Gateway) -> None:
+        """One pass: settles every waiting operation whose transactions the chain has decided."""
+        for operation_id in sorted(self._waiting):
+            operation = gateway.store.operation(operation_id)
+            if operation is None or operation.status not in ("submitted", "mined") or _settle(gateway, operation):
+                self._waiting.discard(operation_id)
+
+
+def _settle(gateway: Gateway, operation: Operation) -> bool:
+    """Settles ``operation`` if the chain has decided all its transactions; says whether it did."""
+    store = gateway.store
+    if not operation.tx_hashes:
+        _fail(
+            gateway,
+            operation,
+            Problem(
+                503,
+                "interrupted",
+                "The gateway restarted before this operation sent a transaction, so the ledger is unchanged; "
+                "send the request again.",
+            ),
+        )
+        return True
+    outcomes = [gateway.runtime.sender.outcome(tx_hash) for tx_hash in operation.tx_hashes]
+    if any(outcome.state is TxState.PENDING for outcome in outcomes):
+        return False
+    for outcome in outcomes:
+        if outcome.state is TxState.REVERTED:
+            _fail(
+                gateway,
+                operation,
+                Problem(
+                    409,
+                    "transaction_reverted",
+                    f"Transaction {outcome.tx_hash} of this operation reverted on the ledger; "
+                    "read the ledger before you try again.",
+                ),
+            )
+            return True
+        if outcome.state is TxState.UNKNOWN:
+            _fail(
+                gateway,
+                operation,
+                Problem(
+                    503,
+                    "transaction_dropped",
+                    f"Transaction {outcome.tx_hash} of this operation is in no block and the chain no longer holds "
+                    "it; read the ledger before you try again.",
+                ),
+            )
+            return True
+    if operation.kind in WORKFLOW_KINDS:
+        mined = ", ".join(outcome.tx_hash for outcome in outcomes)
+        _fail(
+            gateway,
+            operation,
+            Problem(
+                503,
+                "interrupted_after_sending",
+                f"The gateway restarted part way through; its transactions {mined} are in blocks. "
+                "Send the request again to finish: what is done already is not done twice.",
+            ),
+        )
+        return True
+    store.update_operation(operation.id, "confirmed", result=jsonable_encoder(_from_receipt(gateway, outcomes[-1])))
+    log.info("operation %s settled from the receipt of %s", operation.id, outcomes[-1].tx_hash)
+    return True
+
+
+def _fail(gateway: Gateway, operation: Operation, problem: Problem) -> None:
+    # The result so far (a workflow's progress) stays beside the problem.
+    gateway.store.update_operation(operation.id, "failed", result=operation.result, problem=problem.body())
+
+
+def _from_receipt(gateway: Gateway, outcome: TxOutcome) -> WriteResult:
+    """What a one-transaction write answers, rebuilt from its block: the certificates its events name."""
+    assert outcome.block_number is not None
+    indexed_block = gateway.wait_indexed(outcome.block_number)
+    named: set[int] = set()
+    for event in gateway.index.events(from_block=outcome.block_number, to_block=outcome.block_number):
+        if event.tx_hash.lower() != outcome.tx_hash.lower():
+            continue
+        args = event.args
+        for field in ("id", "tokenId", "parentId"):
+            if field in args:
+                named.add(int(args[field]))
+        if "firstChildId" in args and "amounts" in args:
+            first = int(args["firstChildId"])
+            named.update(range(first, first + len(args["amounts"])))
+    certificates = [certificate_out(gateway, record) for i in sorted(named) if (record := gateway.index.certificate(i))]
+    return WriteResult(
+        tx_hash=outcome.tx_hash,
+        block_number=outcome.block_number,
+        certificates=certificates,
+        indexed_block=indexed_block,
+    )
