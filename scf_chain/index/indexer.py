@@ -11,6 +11,10 @@ hash; a stored hash that the chain no longer has means a reorganisation, and the
 index rolls back to the highest block the chain still agrees with and goes on from
 there. Events are keyed by (transaction hash, log index), so applying a range twice
 changes nothing.
+
+Where :meth:`Indexer.run` loops in its own thread, it is the only writer of the index: a
+writer that must read its own write calls :meth:`Indexer.wait_for`, which wakes the loop
+and waits on a condition the loop notifies after every range it applies.
 """
 
 from __future__ import annotations
@@ -379,10 +383,6 @@ class Indexer:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._wake.wait(min(remaining, _STOP_CHECK_S)):
                 return
-
-    def wake(self) -> None:
-        """Asks the loop of :meth:`run` to sync now rather than at its next interval."""
-        self._wake.set()
 
     def wait_for(self, block_number: int, timeout: float = 10.0) -> bool:
         """Waits until block ``block_number`` is indexed by the loop of :meth:`run`, which it wakes; True if it
