@@ -80,7 +80,6 @@ _NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(operation_transactions.c
 )
 _ADD_TRANSACTION = sqlite.insert(operation_transactions).on_conflict_do_nothing()
 _UPDATE = operations.update().where(operations.c.id == sa.bindparam("of_id"))
-_FAIL_UNFINISHED = operations.update().where(operations.c.status.in_(UNFINISHED_STATUSES))
 _SELECT = sa.select(operations).order_by(operations.c.created_at, operations.c.id)
 _BY_ID = _SELECT.where(operations.c.id == sa.bindparam("of_id"))
 _UNFINISHED = _SELECT.where(operations.c.status.in_(UNFINISHED_STATUSES))
@@ -126,12 +125,6 @@ class Operations(StorePart):
     def unfinished_operations(self) -> list[Operation]:
         """Operations not yet confirmed or failed, oldest first: after a restart, those a previous run left."""
         return self._operations(_UNFINISHED, {})
-
-    def fail_unfinished_operations(self, problem: dict[str, Any]) -> int:
-        """Marks operations a previous run left unfinished as failed, with ``problem`` (a problem's body)."""
-        with self._db.transaction() as db:
-            changes = {"status": "failed", "problem": _json(problem), "updated_at": self._clock()}
-            return db.execute(_FAIL_UNFINISHED, changes).rowcount
 
     def _operations(self, select: sa.Select[Any], params: dict[str, str]) -> list[Operation]:
         with self._db.snapshot() as db:  # the operations and their transactions as of one moment

@@ -29,16 +29,16 @@ HANDLER = "transfer_certificate ("
 # Phases of a write: (function, file it is in, label). Going from the handler down the stack, the first
 # frame that is one of these decides; a thread blocked on a lock shows the frame holding the ``with``.
 PHASES: tuple[tuple[str, str, str], ...] = (
-    ("visible_certificate", "api/routes/certificates.py", "visibility check (index read)"),
+    ("visible_certificate", "api/deps.py", "visibility check (index read)"),
     ("signer_for", "api/services/writes.py", "signing key lookup"),
     ("estimate_gas", "web3/", "gas estimate (eth_estimateGas)"),
     ("get_transaction_count", "web3/", "nonce (eth_getTransactionCount)"),
     ("build_transaction", "web3/", "building the transaction"),
     ("sign_transaction", "eth_account/", "signing"),
-    ("record", "api/store/__init__.py", "journal: recording the signed transaction (SQLite)"),
+    ("record", "api/store/journal.py", "journal: recording the signed transaction (SQLite)"),
     ("send_raw_transaction", "web3/", "broadcast (eth_sendRawTransaction)"),
     ("wait_for_transaction_receipt", "web3/", "waiting for the receipt (polled every 10 ms)"),
-    ("confirm", "api/store/__init__.py", "journal: confirming (SQLite)"),
+    ("confirm", "api/store/journal.py", "journal: confirming (SQLite)"),
     ("process_receipt", "web3/", "decoding the receipt's events"),
     ("wait_indexed", "api/gateway.py", "waiting for the index to reach the block"),
     ("certificate_out", "api/services/writes.py", "building the response"),
