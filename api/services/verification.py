@@ -1,9 +1,9 @@
 """Checking what the index shows against the ledger contract's own state, at one block.
 
 Every certificate is read from the contract with ``eth_call`` pinned to one block
-number, in JSON-RPC batches of 250, four batches at a time (a tree of ten thousand
-certificates is forty round trips, not ten thousand), and compared field by field
-with the index's row.
+number, through the ledger client in JSON-RPC batches of 250, four batches at a time
+(a tree of ten thousand certificates is forty round trips, not ten thousand), and
+compared field by field with the index's row.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
-from eth_utils.abi import function_abi_to_4byte_selector, get_abi_output_types
-from hexbytes import HexBytes
+from eth_utils.abi import get_abi_output_types
 
 from api.render.problems import Problem
 from api.services.provenance import money
 from scf_chain.client.ledger import LedgerClient
+from scf_chain.domain.errors import TransactionFailed
 from scf_chain.domain.ledger_errors import LedgerError
 from scf_chain.domain.money import from_day
 from scf_chain.domain.types import CertificateStatus
@@ -100,49 +100,32 @@ def _chain_fields(raw: Sequence[Any]) -> Fields:
 
 def read_chain(ledger: LedgerClient, ids: Sequence[int], block: int) -> dict[int, Fields | None]:
     """Each certificate as the contract had it at ``block``; None for one the contract does not know."""
-    function = ledger.contract.get_function_by_name("certificate").abi
-    # The call data is the selector and the id as one word: written directly, not through the contract
-    # object's encoder, which takes a millisecond a call.
-    selector = "0x" + function_abi_to_4byte_selector(function).hex()
     # Addresses are read as the 160-bit numbers they are encoded as: eth_abi would checksum every one, three a
     # certificate, where _address does it once a member.
+    function = ledger.contract.get_function_by_name("certificate").abi
     output_types = [output.replace("address", "uint160") for output in get_abi_output_types(function)]
     chunks = [list(ids[start : start + BATCH]) for start in range(0, len(ids), BATCH)]
+
+    def read(chunk: list[int]) -> dict[int, Fields | None]:
+        try:
+            encoded = ledger.certificates_encoded(chunk, block)
+        except (LedgerError, TransactionFailed):  # an answer other than the certificate or "no such certificate"
+            detail = "The chain could not answer a read of the ledger at that block."
+            raise Problem(502, "chain_error", detail) from None
+        return {
+            i: None if answer is None else _chain_fields(abi_decode(output_types, answer)[0])
+            for i, answer in zip(chunk, encoded, strict=True)
+        }
+
     found: dict[int, Fields | None] = {}
     if len(chunks) <= 1:
-        results = [_read_chunk(ledger, chunk, block, selector, output_types) for chunk in chunks]
+        results = [read(chunk) for chunk in chunks]
     else:  # a node answers several batches at once faster than one after the other
         with ThreadPoolExecutor(max_workers=PARALLEL_BATCHES, thread_name_prefix="verify") as pool:
-            results = list(pool.map(lambda chunk: _read_chunk(ledger, chunk, block, selector, output_types), chunks))
+            results = list(pool.map(read, chunks))
     for result in results:
         found.update(result)
     return found
-
-
-def _read_chunk(
-    ledger: LedgerClient, chunk: list[int], block: int, selector: str, output_types: list[str]
-) -> dict[int, Fields | None]:
-    address = ledger.contract.address
-    requests = [("eth_call", [{"to": address, "data": f"{selector}{i:064x}"}, hex(block)]) for i in chunk]
-    batch = getattr(ledger.w3.provider, "make_batch_request", None)
-    responses: Any = batch(requests) if batch is not None and len(chunk) > 1 else None
-    if not isinstance(responses, list) or len(responses) != len(chunk):  # no batches: one call at a time
-        responses = [ledger.w3.provider.make_request(method, params) for method, params in requests]  # type: ignore[arg-type]
-    return {i: _decode(ledger, response, output_types) for i, response in zip(chunk, responses, strict=True)}
-
-
-def _decode(ledger: LedgerClient, response: Any, output_types: list[str]) -> Fields | None:
-    error = response.get("error") if isinstance(response, dict) else None
-    if error:
-        data = error.get("data") if isinstance(error, dict) else None
-        if isinstance(data, dict):  # some nodes nest the revert data
-            data = data.get("data")
-        decoded = ledger.decode_revert(data) if isinstance(data, str) else None
-        if isinstance(decoded, LedgerError) and decoded.code == "certificate_not_found":
-            return None
-        raise Problem(502, "chain_error", "The chain could not answer a read of the ledger at that block.")
-    (raw,) = abi_decode(output_types, bytes(HexBytes(response["result"])))
-    return _chain_fields(raw)
 
 
 def compare(node: CertificateRecord, on_chain: Fields | None) -> list[dict[str, Any]]:
