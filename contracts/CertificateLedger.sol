@@ -43,24 +43,30 @@ contract CertificateLedger is ERC721, CreditLines {
     /**
      * @dev Everything about a certificate in one storage slot, so that creating one
      * costs a single new slot. The holder is a member index (see {MemberRegistry});
-     * a retired certificate keeps its last holder. Children of a split are the
-     * consecutive ids `firstChildId` to `firstChildId + childCount - 1`.
-     *
-     * A financed certificate can never be split, so for one bought with recourse
-     * `firstChildId` holds instead the member index of its seller, whom recourse runs
-     * against (see {recourseSeller}); `childCount` stays 0. This keeps the seller in the
-     * slot the sale writes anyway, rather than in a new one.
+     * a retired certificate keeps its last holder. `recourseSellerIndex` is the member
+     * index of the seller of a certificate bought with recourse, whom recourse runs
+     * against (see {recourseSeller}), and 0 for any other; it sits in the slot the sale
+     * writes anyway. What a split created is in {Children}.
      */
     struct Certificate {
         uint32 holderIndex;
         uint64 faceValue;
         uint40 rootId;
         uint40 parentId;
-        uint40 firstChildId;
+        uint32 recourseSellerIndex;
         uint16 hops;
-        uint8 childCount;
         CertificateStatus status;
         bool frozen;
+    }
+
+    /**
+     * @dev The certificates a split created: the consecutive ids `firstChildId` to
+     * `firstChildId + count - 1`. Beside the certificate, not in its slot, which has no
+     * room left for both them and a seller.
+     */
+    struct Children {
+        uint40 firstChildId;
+        uint8 count;
     }
 
     struct Issuance {
@@ -102,6 +108,7 @@ contract CertificateLedger is ERC721, CreditLines {
     IERC20 private immutable _settlementToken;
 
     mapping(uint256 id => Certificate) private _certificates;
+    mapping(uint256 parentId => Children) private _children;
     mapping(address holder => uint256) private _holdingCounts;
     mapping(uint256 rootId => bytes32) private _documentOf;
     mapping(bytes32 documentHash => Issuance) private _issuances;
@@ -217,9 +224,8 @@ contract CertificateLedger is ERC721, CreditLines {
             faceValue: uint64(faceValue),
             rootId: uint40(id),
             parentId: 0,
-            firstChildId: 0,
+            recourseSellerIndex: 0,
             hops: 0,
-            childCount: 0,
             status: CertificateStatus.Pending,
             frozen: false
         });
@@ -376,7 +382,7 @@ contract CertificateLedger is ERC721, CreditLines {
         }
         Certificate storage financed = _certificates[financedId];
         financed.status = CertificateStatus.Financed;
-        if (withRecourse) financed.firstChildId = cert.holderIndex;
+        if (withRecourse) financed.recourseSellerIndex = cert.holderIndex;
         emit CertificateFinanced(financedId, financier, holder);
     }
 
@@ -558,6 +564,7 @@ contract CertificateLedger is ERC721, CreditLines {
         Certificate memory cert = _requireExists(id);
         bytes32 documentHash = _documentOf[cert.rootId];
         Issuance memory issuance = _issuances[documentHash];
+        Children memory children_ = _children[id];
         view_ = CertificateView({
             id: id,
             faceValue: cert.faceValue,
@@ -571,8 +578,8 @@ contract CertificateLedger is ERC721, CreditLines {
             documentHash: documentHash,
             status: cert.status,
             frozen: cert.frozen,
-            firstChildId: cert.childCount == 0 ? 0 : cert.firstChildId,
-            childCount: cert.childCount
+            firstChildId: children_.firstChildId,
+            childCount: children_.count
         });
     }
 
@@ -591,9 +598,10 @@ contract CertificateLedger is ERC721, CreditLines {
 
     /// @notice The ids of the certificates that certificate `id` was split into.
     function children(uint256 id) external view returns (uint256[] memory ids) {
-        Certificate memory cert = _requireExists(id);
-        ids = new uint256[](cert.childCount);
-        for (uint256 i = 0; i < ids.length; ++i) ids[i] = cert.firstChildId + i;
+        _requireExists(id);
+        Children memory children_ = _children[id];
+        ids = new uint256[](children_.count);
+        for (uint256 i = 0; i < ids.length; ++i) ids[i] = children_.firstChildId + i;
     }
 
     /// @notice The root id of the issuance that `documentHash` backs, or 0 if none.
@@ -618,8 +626,7 @@ contract CertificateLedger is ERC721, CreditLines {
 
     /// @notice The member who sold certificate `id` with recourse to its financier; the zero address if none.
     function recourseSeller(uint256 id) external view returns (address) {
-        Certificate memory cert = _requireExists(id);
-        return cert.childCount == 0 ? _memberAt(cert.firstChildId) : address(0);
+        return _memberAt(_requireExists(id).recourseSellerIndex);
     }
 
     /// @notice How much of issuance `rootId` its obligor has paid, in minor units; never above its face value.
@@ -755,9 +762,8 @@ contract CertificateLedger is ERC721, CreditLines {
             faceValue: uint64(amount),
             rootId: parent.rootId,
             parentId: uint40(parentId),
-            firstChildId: 0,
+            recourseSellerIndex: 0,
             hops: to == holder ? parent.hops : _nextHops(parentId, parent.hops),
-            childCount: 0,
             status: CertificateStatus.Active,
             frozen: false
         });
@@ -777,10 +783,8 @@ contract CertificateLedger is ERC721, CreditLines {
         uint256[] memory amounts
     ) private {
         _burn(id);
-        Certificate storage cert = _certificates[id];
-        cert.status = CertificateStatus.Split;
-        cert.firstChildId = uint40(firstChildId);
-        cert.childCount = uint8(amounts.length);
+        _certificates[id].status = CertificateStatus.Split;
+        _children[id] = Children({firstChildId: uint40(firstChildId), count: uint8(amounts.length)});
         _nextId = uint40(firstChildId + amounts.length);
         emit CertificateSplit(id, parent.rootId, holder, firstChildId, amounts);
     }

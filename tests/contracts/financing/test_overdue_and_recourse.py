@@ -164,7 +164,7 @@ def test_a_part_sold_with_recourse_records_its_seller(d: Desk):
         result.certificate_id, d.t1.address, RecourseClaimStatus.NONE
     )
     assert d.ledger.recourse(result.remainder_id) is None
-    assert d.ledger.recourse(certificate_id) is None  # the split parent's field lists its children
+    assert d.ledger.recourse(certificate_id) is None  # the split parent was not sold
 
 
 def test_the_hand_over_on_recourse_passes_the_gate_without_a_hop(d: Desk):

@@ -382,7 +382,7 @@ def _set_hops(h, certificate_id: int, hops: int) -> None:
             break
     else:
         raise AssertionError("the certificates mapping was not found in the ledger's storage")
-    hops_shift = 8 * 27  # Certificate: holderIndex 4, faceValue 8, rootId 5, parentId 5, firstChildId 5, then hops
+    hops_shift = 8 * 26  # Certificate: holderIndex 4, faceValue 8, rootId 5, parentId 5, recourseSellerIndex 4, hops
     word = (word & ~((2**16 - 1) << hops_shift)) | (hops << hops_shift)
     h.w3.provider.make_request("anvil_setStorageAt", [h.ledger.address, "0x" + key.hex(), f"0x{word:064x}"])
     assert h.ledger.certificate(certificate_id).hops == hops
