@@ -54,18 +54,19 @@ class Flag(TypeDecorator[bool]):
 
 
 metadata = MetaData()
+# Single-column keys carry no NOT NULL, as the tables were first declared (see the baseline migration).
 
 meta = Table(
     "meta",
     metadata,
-    Column("key", Text, primary_key=True),
+    Column("key", Text, primary_key=True, nullable=True),
     Column("value", Text, nullable=False),
 )
 
 blocks = Table(
     "blocks",
     metadata,
-    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("number", Integer, primary_key=True, autoincrement=False, nullable=True),
     Column("hash", Text, nullable=False),
     Column("timestamp", Integer, nullable=False),
 )
@@ -89,7 +90,7 @@ events = Table(
 certificates = Table(
     "certificates",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("id", Integer, primary_key=True, autoincrement=False, nullable=True),
     Column("root_id", Integer, nullable=False),
     Column("parent_id", Integer),
     Column("obligor", Text, nullable=False),
@@ -129,7 +130,7 @@ holdings = Table(
 members = Table(
     "members",
     metadata,
-    Column("address", Text, primary_key=True),
+    Column("address", Text, primary_key=True, nullable=True),
     Column("name", Text, nullable=False),
     Column("role", Text, nullable=False),
     Column("frozen", Flag, nullable=False),

@@ -118,3 +118,21 @@ def test_a_fresh_index_has_the_tables_of_the_upgraded_previous_main(previous_mai
     for table in made:  # column names, declared types, nullability and keys alike
         assert made[table] == upgraded[table], table
     assert _revision(fresh) == _heads()
+
+
+def test_the_migrations_make_the_tables_the_code_is_written_against(tmp_path: Path):
+    """A change to schema.py without a migration (or the other way round) shows up here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from scf_chain.index.schema import metadata
+
+    LedgerIndex(tmp_path / "index.db").close()
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    try:
+        with engine.connect() as db:
+            context = MigrationContext.configure(db, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
