@@ -17,8 +17,9 @@ import {MemberRegistry} from "./MemberRegistry.sol";
  * Certificates are ERC-721 tokens. A certificate's face value never changes: a split
  * retires the parent and creates children, so each issuance grows a clean tree whose
  * live leaves always sum to the issued face value. Every movement passes one gate in
- * {_update}: the ledger is not paused, neither party is frozen, the receiver is an
- * active member, and the certificate is active.
+ * {_update}, the desk's hand-over on recourse included: the ledger is not paused, the
+ * receiver is an active member, and a certificate passed on is active, not frozen and
+ * held by an active member ({_requireHeldBy}).
  *
  * Certificates are discounted and paid in one settlement token, named at deployment.
  * The ledger never holds or moves money itself: the settlement desk (`SETTLEMENT_ROLE`)
@@ -274,7 +275,7 @@ contract CertificateLedger is ERC721, CreditLines {
      * - the certificate is pending and not frozen.
      */
     function cancel(uint256 id) external {
-        Certificate memory cert = _requireUnfrozen(id, CertificateStatus.Pending);
+        Certificate storage cert = _requireUnfrozen(id, CertificateStatus.Pending);
         if (_obligorOf(cert.rootId) != msg.sender) revert NotCertificateObligor(id, msg.sender);
         _requireActive(msg.sender);
         _cancel(id);
@@ -671,9 +672,9 @@ contract CertificateLedger is ERC721, CreditLines {
      * Requirements:
      * - the ledger is not paused;
      * - a receiver is an active member that may hold certificates, and not the certificate's obligor;
-     * - for a transfer between holders: the receiver is not the sender; the sender, and any
-     *   approved caller, are active members that may hold certificates; the certificate is
-     *   active (overdue, on recourse) and not frozen, and the hop limit holds.
+     * - for a transfer between holders: the receiver is not the sender; an approved caller is
+     *   an active member that may hold certificates; the certificate is active (overdue, on
+     *   recourse), not frozen and held by an active member ({_requireHeldBy}); the hop limit holds.
      */
     function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
         _requireNotPaused();
