@@ -10,7 +10,7 @@ checkpoint. Every query lives in :mod:`scf_chain.index.queries`; the tables are 
 the Alembic migrations in :mod:`scf_chain.index.migrations`, run when the index opens.
 
 Writes come from one indexer at a time, one transaction per block range, so that a
-reader never sees half a range. Reads may come from any thread, each on a pooled connection,
+reader never sees half a range. Reads may come from any thread, each on its thread's connection,
 and WAL mode lets readers go on while the writer writes. ``snapshot()`` gives queries that all
 see one state.
 """
@@ -151,7 +151,8 @@ def _on_begin(connection: Connection) -> None:
 
 
 class LedgerIndex:
-    """The ledger's read model (thread-safe: each read or snapshot takes a pooled connection)."""
+    """The ledger's read model (thread-safe: each reading thread keeps a connection of its own; a write takes one
+    from the pool, under the process's write lock)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
