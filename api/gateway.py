@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from api.ratelimit import RateLimiter
 from api.services.provenance_cache import ProvenanceCache
+from api.settings import GatewaySettings
 from api.store import GatewayStore, SqliteJournal
 from scf_chain.index.indexer import LedgerIndex
 from scf_chain.runtime import Runtime, event_indexer, open_runtime
-from scf_chain.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Caller:
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         # The store dates its records once the runtime below is open (the journal keeps the wall clock).
         self.store = GatewayStore(settings.gateway_db_path, clock=lambda: self.runtime.clock.seconds())

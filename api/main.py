@@ -30,8 +30,9 @@ from api.routes import (
 )
 from api.services import overdue, recovery
 from api.services.financing import LAPSED_OFFERS_INTERVAL_S, release_lapsed
+from api.settings import GatewaySettings, gateway_settings, get_gateway_settings
 from scf_chain.client import clock
-from scf_chain.settings import InvalidSettings, Settings, get_settings, make_data_dir_private
+from scf_chain.settings import InvalidSettings, Settings, make_data_dir_private
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ from `/v1/audit/events`.
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = gateway_settings(settings) if settings is not None else get_gateway_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -122,7 +123,7 @@ def app_factory() -> FastAPI:
     """For `uvicorn --factory api.main:app_factory`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = get_settings()
+        settings: GatewaySettings = get_gateway_settings()
     except InvalidSettings as exc:
         raise SystemExit(f"error: {exc}") from None  # one line, not a traceback
     return create_app(settings)

@@ -7,13 +7,14 @@ import logging
 import uvicorn
 
 from api.main import create_app
+from api.settings import gateway_settings
 from api.store import GatewayStore
 from scf_chain.settings import Settings
 
 
 def create_api_key(settings: Settings, address: str) -> str:
     """A new API key for the member at ``address``, stored as a hash in the gateway's database."""
-    store = GatewayStore(settings.gateway_db_path)
+    store = GatewayStore(gateway_settings(settings).gateway_db_path)
     try:
         return store.create_api_key(address)
     finally:
@@ -22,7 +23,7 @@ def create_api_key(settings: Settings, address: str) -> str:
 
 def members_with_api_keys(settings: Settings) -> set[str]:
     """The addresses that hold a live API key in the gateway's database."""
-    store = GatewayStore(settings.gateway_db_path)
+    store = GatewayStore(gateway_settings(settings).gateway_db_path)
     try:
         return store.members_with_api_keys()
     finally:

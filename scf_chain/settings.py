@@ -6,8 +6,8 @@ import json
 import os
 import stat
 import tempfile
-from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -41,24 +41,6 @@ class Settings(BaseSettings):
         default=64, description="Transactions one signer may have in flight; keep below Besu's per-sender limit."
     )
     confirmations: int = Field(default=0, description="Blocks the indexer waits for; 0 for Anvil and QBFT.")
-    rate_limit_per_minute: int = Field(
-        default=1200, ge=0, description="Requests one member may make each minute; 0: only the burst, for good."
-    )
-    rate_limit_burst: int = Field(default=200, ge=1, description="Requests one member may make at once.")
-    max_body_bytes: int = Field(default=64 * 1024, description="Largest request body the gateway reads.")
-    max_document_bytes: int = Field(
-        default=10 * 1024 * 1024, description="Largest invoice or contract file the gateway accepts for upload."
-    )
-    overdue_interval_s: float = Field(
-        default=600.0,
-        ge=0,
-        description="How often the gateway marks issuances past maturity and grace overdue on its own; 0: never.",
-    )
-    provenance_cache_nodes: int = Field(
-        default=100_000,
-        ge=0,
-        description="Certificates the gateway keeps in built provenance trees for the next read; 0 keeps none.",
-    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
@@ -109,12 +91,11 @@ class Settings(BaseSettings):
         return Path(__file__).resolve().parent.parent / ".cache" / "contracts"
 
     @property
-    def gateway_db_path(self) -> Path:
-        return self.data_dir / "gateway.db"
-
-    @property
     def index_db_path(self) -> Path:
         return self.data_dir / "index.db"
+
+
+S = TypeVar("S", bound=Settings)
 
 
 class InvalidSettings(ScfError):
@@ -123,8 +104,13 @@ class InvalidSettings(ScfError):
 
 def load_settings() -> Settings:
     """The settings of the environment, or InvalidSettings saying in one line what is wrong."""
+    return load_settings_of(Settings)
+
+
+def load_settings_of(kind: type[S]) -> S:
+    """Settings of ``kind`` (the library's, or a subclass with more) from the environment, as load_settings."""
     try:
-        return Settings()
+        return kind()
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -132,11 +118,6 @@ def load_settings() -> Settings:
             field = ".".join(str(part) for part in error["loc"])
             problems.append(f"SCF_{field.upper()}: {message}" if field else message)
         raise InvalidSettings("invalid settings: " + "; ".join(problems)) from None
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return load_settings()
 
 
 def _without_credentials(url: str) -> str:

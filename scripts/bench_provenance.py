@@ -35,6 +35,7 @@ from typing import NamedTuple
 import httpx
 from eth_account.signers.local import LocalAccount
 
+from api.settings import gateway_settings
 from api.store import GatewayStore
 from scf_chain.chain.local import free_port
 from scf_chain.domain.money import today_utc
@@ -251,7 +252,7 @@ def build_and_measure(data_dir: Path, steps: list[int], requests: int) -> None:
             f"the tree: {tree_size} certificates in {ledger.splits} splits, "
             f"written in {time.perf_counter() - started:.1f} s"
         )
-        store = GatewayStore(settings.gateway_db_path)
+        store = GatewayStore(gateway_settings(settings).gateway_db_path)
         keys = {
             "obligor": store.create_api_key(ledger.core.address),
             "holder": store.create_api_key(ledger.outsider.address),
@@ -299,7 +300,7 @@ def measure_again(data_dir: Path, requests: int) -> None:
     chain = local_chain(settings)
     record = chain.start()
     if "operator" not in bench["keys"]:  # kept by an earlier version of this script
-        store = GatewayStore(settings.gateway_db_path)
+        store = GatewayStore(gateway_settings(settings).gateway_db_path)
         bench["keys"]["operator"] = store.create_api_key(open_runtime(settings).operator.address)
         store.close()
     gateway, base_url = start_gateway(data_dir, record.url)

@@ -21,10 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.settings import GatewaySettings
 from api.store import GatewayStore
 from scf_chain.chain.local import LocalChain, free_port
 from scf_chain.domain.money import today_utc
-from scf_chain.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,7 +108,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
 
 @pytest.fixture(scope="session")
 def operator_key(gateway: GatewayProcess) -> str:
-    store = GatewayStore(Settings(data_dir=gateway.data_dir).gateway_db_path)
+    store = GatewayStore(GatewaySettings(data_dir=gateway.data_dir).gateway_db_path)
     try:
         from scf_chain.chain.keys import anvil_account
 

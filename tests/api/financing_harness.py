@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 from web3 import Web3
 
+from api.settings import GatewaySettings
 from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
 from scf_chain.domain.money import from_day
-from scf_chain.settings import Settings
 from tests.api.conftest import Api, ApiMember, GatewayProcess, new_document_hash, new_invoice_number
 
 DAY = 86_400
@@ -193,7 +193,7 @@ def own_gateway(data_dir: Path, **settings: str) -> Iterator[Harness]:
     process = GatewayProcess(f"http://127.0.0.1:{free_port()}", data_dir, chain, env)
     try:
         process.start()
-        store = GatewayStore(Settings(data_dir=data_dir).gateway_db_path)
+        store = GatewayStore(GatewaySettings(data_dir=data_dir).gateway_db_path)
         try:
             operator_key = store.create_api_key(anvil_account(0).address)
         finally:

@@ -24,6 +24,7 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner, Result
 
+from api.settings import GatewaySettings
 from scf_chain.chain.compiler import PROJECT_ROOT
 from scf_chain.chain.local import free_port
 from scf_chain.cli.main import app
@@ -311,7 +312,7 @@ def test_keys_create_prints_only_a_key_for_a_member_or_the_operator(members: dic
         created = run_scf("keys", "create", reference)
         assert created.returncode == 0, created.stderr
         assert re.fullmatch(r"scf_[A-Za-z0-9_-]{43}\n", created.stdout)
-        store = GatewayStore(Settings().gateway_db_path)
+        store = GatewayStore(GatewaySettings().gateway_db_path)
         try:
             assert store.member_for_key(created.stdout.strip()) is not None
         finally:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from api.store import GatewayStore
 from scf_chain.chain.compiler import compile_contracts
 from scf_chain.chain.deploy import Deployment
 from scf_chain.chain.keys import KeyStore
@@ -64,7 +63,7 @@ def test_two_checkouts_differ_only_by_data_folder_and_ports(tmp_path):
     first = Settings(data_dir=tmp_path / "a", chain_port=18545, api_port=18000)
     second = Settings(data_dir=tmp_path / "b", chain_port=28545, api_port=28000)
     assert first.manifest_path != second.manifest_path
-    assert first.gateway_db_path != second.gateway_db_path
+    assert first.index_db_path != second.index_db_path
     assert rpc_url(first) != rpc_url(second)
 
 
@@ -159,18 +158,6 @@ def test_a_data_folder_left_readable_is_made_private_and_so_is_every_file_made_l
     assert _mode(data / "documents") == 0o700 and _mode(data / "documents" / "later.pdf") == 0o600
 
 
-def test_the_gateway_database_and_its_journal_files_are_owner_only(tmp_path, process_umask):
-    store = GatewayStore(tmp_path / "data" / "gateway.db")
-    try:
-        store.create_api_key("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
-        files = sorted((tmp_path / "data").iterdir())
-        assert [path.name for path in files] == ["gateway.db", "gateway.db-shm", "gateway.db-wal"]
-        assert {_mode(path) for path in files} == {0o600}
-        assert _mode(tmp_path / "data") == 0o700
-    finally:
-        store.close()
-
-
 def test_manifest_chain_record_and_key_store_are_written_owner_only(tmp_path, process_umask):
     Deployment(chain_id=31337, ledger="0x" + "11" * 20, operator="0x" + "22" * 20, block=1, abi_hash="ab").save(
         tmp_path / "deployment.json"
@@ -190,9 +177,3 @@ def test_the_compiler_cache_is_owner_only(tmp_path):
         (cache / built.name).write_bytes(built.read_bytes())
     assert compile_contracts(cache)
     assert _mode(cache) == 0o700
-
-
-@pytest.mark.parametrize("limits", [{"rate_limit_per_minute": -1}, {"rate_limit_burst": 0}])
-def test_a_rate_limit_that_could_never_let_a_request_through_is_refused(limits):
-    with pytest.raises(ValidationError):
-        Settings(**limits)

@@ -194,9 +194,10 @@ class Ledger:
         return self.gateway.url
 
     def api_key(self, address: str) -> str:
+        from api.settings import gateway_settings
         from api.store import GatewayStore
 
-        store = GatewayStore(self.settings.gateway_db_path)
+        store = GatewayStore(gateway_settings(self.settings).gateway_db_path)
         try:
             return store.create_api_key(address)
         finally:

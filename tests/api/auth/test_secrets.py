@@ -4,8 +4,8 @@ import json
 import sqlite3
 import stat
 
+from api.settings import GatewaySettings
 from api.store import GatewayStore, hash_api_key
-from scf_chain.settings import Settings
 from tests.api.conftest import Api
 
 
@@ -33,7 +33,7 @@ def test_raw_api_keys_are_in_no_file_of_the_data_folder(gateway, operator_api):
     for key in (first_key, second_key):
         assert _files_holding(gateway.data_dir, key) == []
     # What the gateway keeps instead: the hash, in the key table.
-    db = sqlite3.connect(Settings(data_dir=gateway.data_dir).gateway_db_path)
+    db = sqlite3.connect(GatewaySettings(data_dir=gateway.data_dir).gateway_db_path)
     try:
         hashes = {row[0] for row in db.execute("SELECT key_hash FROM api_keys WHERE member = ?", (address,))}
     finally:

@@ -26,10 +26,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.settings import GatewaySettings
 from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
-from scf_chain.settings import Settings
 from tests.api.conftest import PROJECT_ROOT, GatewayProcess, maturity_in, new_document_hash, new_invoice_number
 
 SECONDS_PER_ROLE = int(os.environ.get("SCF_FUZZ_SECONDS", "35"))
@@ -68,7 +68,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedLedger]:
     gateway = GatewayProcess(f"http://127.0.0.1:{free_port()}", data_dir, chain, env)
     try:
         gateway.start()
-        store = GatewayStore(Settings(data_dir=data_dir).gateway_db_path)
+        store = GatewayStore(GatewaySettings(data_dir=data_dir).gateway_db_path)
         try:
             keys = {"operator": store.create_api_key(anvil_account(0).address)}
         finally:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from api.ratelimit import RateLimiter
+from api.settings import GatewaySettings
 from scf_chain.domain.types import CertificateStatus
 from tests.api.conftest import Api, ApiMember, GatewayProcess
 
@@ -75,14 +76,13 @@ def test_a_key_over_its_rate_limit_gets_429_with_retry_after(gateway, tmp_path):
     from api.store import GatewayStore
     from scf_chain.chain.keys import anvil_account
     from scf_chain.chain.local import free_port
-    from scf_chain.settings import Settings
     from tests.api.conftest import Api, GatewayProcess
 
     env = {**_beside(gateway, tmp_path), "SCF_RATE_LIMIT_PER_MINUTE": "6", "SCF_RATE_LIMIT_BURST": "3"}
     limited = GatewayProcess(f"http://127.0.0.1:{free_port()}", tmp_path, gateway.chain, env)
     limited.start()
     try:
-        store = GatewayStore(Settings(data_dir=tmp_path).gateway_db_path)
+        store = GatewayStore(GatewaySettings(data_dir=tmp_path).gateway_db_path)
         api = Api(limited.base_url, store.create_api_key(anvil_account(0).address))
         store.close()
         statuses = [api.get("/v1/me").status_code for _ in range(4)]
@@ -208,14 +208,13 @@ def test_an_interrupted_operation_reads_as_a_typed_problem(gateway: GatewayProce
     from api.store import GatewayStore
     from scf_chain.chain.keys import anvil_account
     from scf_chain.chain.local import free_port
-    from scf_chain.settings import Settings
 
     operator = anvil_account(0).address
     env = _beside(gateway, tmp_path)
     second = GatewayProcess(f"http://127.0.0.1:{free_port()}", tmp_path, gateway.chain, env)
     second.start()
     try:
-        store = GatewayStore(Settings(data_dir=tmp_path).gateway_db_path)
+        store = GatewayStore(GatewaySettings(data_dir=tmp_path).gateway_db_path)
         key = store.create_api_key(operator)
         unfinished = store.create_operation(operator, "transfer")
         store.close()

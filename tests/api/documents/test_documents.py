@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
+from api.settings import GatewaySettings
 from scf_chain.settings import Settings
 from tests.api.conftest import ApiMember, maturity_in, new_document_hash, new_invoice_number
 
@@ -162,7 +163,7 @@ def test_download_is_for_the_uploader_and_those_who_see_the_tree(onboard, operat
 
 def test_uploads_beyond_the_document_limit_are_413_while_json_bodies_keep_theirs(onboard, gateway):
     core = onboard("core_enterprise")
-    limit = Settings(data_dir=gateway.data_dir).max_document_bytes
+    limit = GatewaySettings(data_dir=gateway.data_dir).max_document_bytes
     assert limit == 10 * 1024 * 1024
     just_over = upload(core, b"x" * (limit + 1))
     assert just_over.status_code == 413 and just_over.json()["code"] == "document_too_large"

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
+from api.settings import GatewaySettings
 from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
-from scf_chain.settings import Settings
 from tests.api.conftest import Api, GatewayProcess, maturity_in, new_document_hash
 
 
@@ -215,7 +215,7 @@ def strict_gateway(tmp_path_factory):
 
 
 def _operator(gateway):
-    store = GatewayStore(Settings(data_dir=gateway.data_dir).gateway_db_path)
+    store = GatewayStore(GatewaySettings(data_dir=gateway.data_dir).gateway_db_path)
     try:
         return Api(gateway.base_url, store.create_api_key(anvil_account(0).address))
     finally:
@@ -233,7 +233,7 @@ def test_replays_are_rate_limited_like_any_request(strict_gateway):
 
 
 def test_unauthenticated_requests_with_a_key_write_nothing(strict_gateway):
-    db = sqlite3.connect(Settings(data_dir=strict_gateway.data_dir).gateway_db_path)
+    db = sqlite3.connect(GatewaySettings(data_dir=strict_gateway.data_dir).gateway_db_path)
     try:
         before = db.execute("PRAGMA data_version").fetchone()[0]
         for number, api_key in enumerate([None, "scf_not-a-real-key"] * 10):

@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
+from api.settings import GatewaySettings
 from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
-from scf_chain.settings import Settings
 from tests.api.conftest import Api, GatewayProcess, maturity_in, new_document_hash, new_invoice_number
 
 
@@ -57,7 +57,7 @@ def _rpc(url: str, method: str, *params: Any) -> Any:
 
 
 def _store(gateway: GatewayProcess) -> GatewayStore:
-    return GatewayStore(Settings(data_dir=gateway.data_dir).gateway_db_path)
+    return GatewayStore(GatewaySettings(data_dir=gateway.data_dir).gateway_db_path)
 
 
 def _issue_body(to: str) -> dict[str, str]:
