@@ -19,6 +19,7 @@ from api.gateway import Caller, Gateway
 from api.render.problems import Problem, not_found
 from api.schemas import parse_address
 from api.services.provenance import Provenance, load
+from scf_chain.domain.types import Role
 from scf_chain.index.indexer import CertificateRecord, MemberRecord
 
 bearer = HTTPBearer(auto_error=False, description="The API key the operator issued to your member.")
@@ -84,7 +85,7 @@ def current_caller(
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-def require_role(*roles: str) -> Callable[[Caller], Caller]:
+def require_role(*roles: Role) -> Callable[[Caller], Caller]:
     """A dependency that lets only callers in ``roles`` through, with 403 for the others."""
     allowed = ", ".join(role.replace("_", " ") for role in roles)
 
@@ -96,7 +97,7 @@ def require_role(*roles: str) -> Callable[[Caller], Caller]:
     return check
 
 
-OperatorCaller = Annotated[Caller, Depends(require_role("operator"))]
+OperatorCaller = Annotated[Caller, Depends(require_role(Role.OPERATOR))]
 
 
 def shown_once(*fields: str) -> Any:
@@ -120,8 +121,8 @@ def shown_once(*fields: str) -> Any:
 CertificateId = Annotated[int, Path(ge=1, le=2**40 - 1, description="The certificate's id.")]
 
 # Members a non-privileged caller may look up: those it can pay.
-PAYABLE_ROLES = ("core_enterprise", "supplier", "financier")
-FINANCIER_ROLE = "financier"
+PAYABLE_ROLES = (Role.CORE_ENTERPRISE, Role.SUPPLIER, Role.FINANCIER)
+FINANCIER_ROLE = Role.FINANCIER
 
 
 def visible_certificate(gateway: Gateway, caller: Caller, certificate_id: int) -> CertificateRecord:

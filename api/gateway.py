@@ -12,12 +12,12 @@ from api.ratelimit import RateLimiter
 from api.services.provenance_cache import ProvenanceCache
 from api.settings import GatewaySettings
 from api.store import GatewayStore, SqliteJournal
+from scf_chain.domain.types import Role
 from scf_chain.index.indexer import LedgerIndex
 from scf_chain.runtime import Runtime, event_indexer, open_runtime
 
 log = logging.getLogger(__name__)
 
-OPERATOR_ROLE = "operator"
 INDEX_WAIT_S = 15.0
 
 
@@ -27,12 +27,12 @@ class Caller:
 
     address: str
     name: str
-    role: str  # core_enterprise, supplier, financier, auditor or operator
+    role: Role
     frozen: bool
 
     @property
     def sees_everything(self) -> bool:
-        return self.role in (OPERATOR_ROLE, "auditor")
+        return self.role in (Role.OPERATOR, Role.AUDITOR)
 
 
 class Gateway:
@@ -98,7 +98,7 @@ class Gateway:
 
     def caller_for(self, address: str) -> Caller | None:
         if address == self.operator_address:
-            return Caller(address, "Consortium operator", OPERATOR_ROLE, False)
+            return Caller(address, "Consortium operator", Role.OPERATOR, False)
         member = self.index.member(address)
         if member is None:
             return None

@@ -29,9 +29,10 @@ from api.middleware import IDEMPOTENT_METHODS, MAX_IDEMPOTENCY_KEY_LENGTH
 from api.render.responses import problem_response
 from api.schemas import Problem
 from scf_chain.client.clock import ledger_today
+from scf_chain.domain.types import Role
 
 # Every role check that require_role() makes is the same function, closed over other roles.
-_ROLE_CHECK_CODE = require_role("operator").__code__
+_ROLE_CHECK_CODE = require_role(Role.OPERATOR).__code__
 # FastAPI's own validation error schemas: the gateway answers problem details instead.
 _UNUSED_COMPONENTS = ("HTTPValidationError", "ValidationError")
 

@@ -22,12 +22,13 @@ from api.render.responses import problem_responses
 from api.schemas import AuditEvent
 from scf_chain.domain.money import from_day
 from scf_chain.domain.pricing import from_rate_units
+from scf_chain.domain.types import Role
 from scf_chain.index.indexer import EventRecord, LedgerIndex
 from scf_chain.index.store import TOKEN, ZERO_ADDRESS, EventRange, role_label
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
-Auditor = Annotated[Caller, Depends(require_role("auditor", "operator"))]
+Auditor = Annotated[Caller, Depends(require_role(Role.AUDITOR, Role.OPERATOR))]
 
 DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 100_000

@@ -26,11 +26,12 @@ from api.schemas import (
 )
 from api.services.payments import member_lock
 from api.services.writes import Report, respond, signer_for
+from scf_chain.domain.types import Role
 
 router = APIRouter(tags=["balances"])
 
 # Every role but the auditor pays or is paid.
-Payer = Annotated[Caller, Depends(require_role("operator", "core_enterprise", "supplier", "financier"))]
+Payer = Annotated[Caller, Depends(require_role(Role.OPERATOR, Role.CORE_ENTERPRISE, Role.SUPPLIER, Role.FINANCIER))]
 
 
 def _movement(status: int) -> dict[int | str, dict[str, Any]]:

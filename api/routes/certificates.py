@@ -35,11 +35,11 @@ from api.schemas import (
 )
 from api.services.documents import document_to_anchor
 from api.services.writes import ActionResult, certificate_out, perform, signer_for
-from scf_chain.domain.types import TxResult
+from scf_chain.domain.types import Role, TxResult
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 
-CoreEnterprise = Annotated[Caller, Depends(require_role("core_enterprise"))]
+CoreEnterprise = Annotated[Caller, Depends(require_role(Role.CORE_ENTERPRISE))]
 
 
 def _change_certificate(

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentCaller, GatewayDep, OperatorCaller, visible_member
-from api.gateway import OPERATOR_ROLE, Gateway
+from api.gateway import Gateway
 from api.render.problems import Problem, not_found
 from api.render.responses import WRITE_RESPONSES, problem_responses
 from api.schemas import CreditLimitUpdate, CreditLineOut, OperationOut
 from api.services.writes import Report, respond
+from scf_chain.domain.types import Role
 
 router = APIRouter(prefix="/v1/credit-lines", tags=["credit lines"])
 
@@ -29,7 +30,7 @@ def set_credit_limit(
     obligor: Obligor, body: CreditLimitUpdate, caller: OperatorCaller, gateway: GatewayDep, request: Request
 ) -> JSONResponse:
     record = visible_member(gateway, caller, obligor)
-    if record.role != "core_enterprise":
+    if record.role != Role.CORE_ENTERPRISE:
         raise Problem(422, "not_core_enterprise", "Only a core enterprise has a credit line.", field="obligor")
     ledger = gateway.runtime.ledger
 
@@ -54,7 +55,7 @@ def _credit_line_out(gateway: Gateway, obligor: str) -> CreditLineOut:
 )
 def get_credit_line(obligor: Obligor, caller: CurrentCaller, gateway: GatewayDep) -> CreditLineOut:
     record = visible_member(gateway, caller, obligor)
-    allowed = caller.role in (OPERATOR_ROLE, "auditor") or caller.address == record.address
-    if not allowed or record.role != "core_enterprise":
+    allowed = caller.role in (Role.OPERATOR, Role.AUDITOR) or caller.address == record.address
+    if not allowed or record.role != Role.CORE_ENTERPRISE:
         raise not_found("credit line")
     return _credit_line_out(gateway, record.address)

@@ -52,10 +52,11 @@ from api.store import FinancingRequest, StoredOffer
 from scf_chain.client.clock import SECONDS_PER_DAY, ledger_now, ledger_today
 from scf_chain.domain.money import to_day
 from scf_chain.domain.pricing import InvalidTerms, discount_price
+from scf_chain.domain.types import Role
 
 router = APIRouter(tags=["financing"])
 
-Financier = Annotated[Caller, Depends(require_role("financier"))]
+Financier = Annotated[Caller, Depends(require_role(Role.FINANCIER))]
 RequestId = Annotated[int, Path(ge=1, le=2**62, description="The financing request's id.")]
 OfferId = Annotated[int, Path(ge=1, le=2**62, description="The offer's id.")]
 
@@ -207,7 +208,7 @@ def create_financing_request(
         financiers = tuple(dict.fromkeys(body.financiers))
         for address in financiers:
             member = gateway.index.member(address)
-            if member is None or member.role != "financier" or member.frozen:
+            if member is None or member.role != Role.FINANCIER or member.frozen:
                 raise Problem(
                     422,
                     "not_a_financier",
@@ -243,7 +244,7 @@ def list_financing_requests(
         requests = store.financing_requests(certificate_id=certificate_id)
     else:
         requests = store.financing_requests(holder=caller.address, certificate_id=certificate_id)
-        if caller.role == "financier":
+        if caller.role == Role.FINANCIER:
             addressed = [
                 r
                 for r in store.financing_requests(certificate_id=certificate_id, status="open")
@@ -251,7 +252,7 @@ def list_financing_requests(
             ]
             requests = sorted([*requests, *addressed], key=lambda r: -r.id)
     out = [_request_out(gateway, request, today) for request in requests]
-    if caller.role == "financier":
+    if caller.role == Role.FINANCIER:
         # Addressed requests are shown while they are open; a financier's own requests always.
         out = [r for r in out if r.holder == caller.address or r.status == "open"]
     if status is not None:
@@ -371,7 +372,7 @@ def list_offers(certificate_id: CertificateId, caller: CurrentCaller, gateway: G
     if not caller.sees_everything:
         offers = [o for o in offers if caller.address in (o.seller, o.financier)]
         # Only a financier can be among those a request asks; anyone else must see the certificate itself.
-        asked = caller.role == "financier" and _open_request_for(gateway, certificate_id, caller.address) is not None
+        asked = caller.role == Role.FINANCIER and _open_request_for(gateway, certificate_id, caller.address) is not None
         if not offers and not asked:
             visible_certificate(gateway, caller, certificate_id)  # the same 404 for what the caller cannot see
     now = ledger_now()

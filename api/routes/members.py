@@ -20,12 +20,11 @@ from api.schemas import (
     MemberWriteResult,
     MeOut,
     OperationOut,
-    RoleOut,
+    Role,
 )
 from api.services.writes import Report, respond, wants_async
 from api.store import SHOWN_ONCE_FIELD
 from scf_chain.client.clock import ledger_today
-from scf_chain.domain.types import MemberRole
 from scf_chain.index.indexer import MemberRecord
 
 router = APIRouter(tags=["members"])
@@ -40,7 +39,7 @@ MemberAddress = Annotated[str, Path(description="The member's address.")]
 
 def member_out(record: MemberRecord) -> MemberOut:
     status = MemberStatus.FROZEN if record.frozen else MemberStatus.ACTIVE
-    return MemberOut(address=record.address, name=record.name, role=RoleOut(record.role), status=status)
+    return MemberOut(address=record.address, name=record.name, role=Role(record.role), status=status)
 
 
 @router.get(
@@ -53,7 +52,7 @@ def get_me(caller: CurrentCaller) -> MeOut:
     return MeOut(
         address=caller.address,
         name=caller.name,
-        role=RoleOut(caller.role),
+        role=Role(caller.role),
         status=MemberStatus.ACTIVE,
         ledger_date=ledger_today(),
     )
@@ -77,7 +76,7 @@ def create_member(body: MemberCreate, caller: OperatorCaller, gateway: GatewayDe
         raise Problem(422, "empty_member_name", "A member needs a legal name or identifier.", field="name")
     if body.address is not None and gateway.index.member(body.address) is not None:
         raise Problem(409, "member_already_registered", "That address is already a member; it holds one role.")
-    role = MemberRole[body.role.name]
+    role = body.role.member_role
     # An operation's result is kept in the gateway's database, which never holds an API key: an onboarding
     # answered later gets its first key from the rotation endpoint instead.
     issue_key = not wants_async(request)
@@ -90,7 +89,7 @@ def create_member(body: MemberCreate, caller: OperatorCaller, gateway: GatewayDe
         return MemberCreated(
             address=address,
             name=name,
-            role=RoleOut(body.role.value),
+            role=Role(body.role.value),
             status=MemberStatus.ACTIVE,
             api_key=gateway.store.create_api_key(address) if issue_key else None,
             note=None if issue_key else ASYNC_ONBOARDING_NOTE,

@@ -56,16 +56,16 @@ from api.services.payments import certificates_out
 from api.services.settlement import financier_paid, pay_recourse, settle, settlement_status
 from api.services.writes import Report, respond, signer_for
 from scf_chain.client.clock import ledger_today
-from scf_chain.domain.types import RecourseClaimStatus
+from scf_chain.domain.types import RecourseClaimStatus, Role
 from scf_chain.index.indexer import CertificateRecord
 
 router = APIRouter(tags=["settlement"])
 
 PAGE = 500
 
-CoreEnterprise = Annotated[Caller, Depends(require_role("core_enterprise"))]
-Financier = Annotated[Caller, Depends(require_role("financier"))]
-ObligationsReader = Annotated[Caller, Depends(require_role("core_enterprise", "operator", "auditor"))]
+CoreEnterprise = Annotated[Caller, Depends(require_role(Role.CORE_ENTERPRISE))]
+Financier = Annotated[Caller, Depends(require_role(Role.FINANCIER))]
+ObligationsReader = Annotated[Caller, Depends(require_role(Role.CORE_ENTERPRISE, Role.OPERATOR, Role.AUDITOR))]
 RootId = Annotated[int, Path(ge=1, le=2**40 - 1, description="The issuance: the id of its first certificate.")]
 
 
@@ -113,7 +113,7 @@ def get_obligations(
         if obligor is None:
             raise Problem(422, "validation_error", "Obligor: name the core enterprise.", field="obligor")
         record = visible_member(gateway, caller, obligor)
-        if record.role != "core_enterprise":
+        if record.role != Role.CORE_ENTERPRISE:
             raise not_found("core enterprise")
         address = record.address
     elif obligor is not None and obligor.lower() != caller.address.lower():

@@ -33,7 +33,7 @@ from api.schemas.certificates import (
     SplitPart,
     WriteResult,
 )
-from api.schemas.enums import CertificateStatus, MemberStatus, OperationStatus, Role, RoleOut
+from api.schemas.enums import CertificateStatus, MemberStatus, OperationStatus, Role
 from api.schemas.fields import (
     EXAMPLE_TENOR,
     OFFER_EXAMPLE_VALIDITY,
@@ -161,7 +161,6 @@ __all__ = [
     "Rate",
     "RecourseClaimOut",
     "Role",
-    "RoleOut",
     "SettlementBatch",
     "SettlementCreate",
     "SettlementOut",

@@ -4,27 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from scf_chain.domain.types import MemberStatus, Role
 
-class Role(StrEnum):
-    CORE_ENTERPRISE = "core_enterprise"
-    SUPPLIER = "supplier"
-    FINANCIER = "financier"
-    AUDITOR = "auditor"
-
-
-class RoleOut(StrEnum):
-    """The role a caller or member acts as: a member's role, or the consortium operator (who is no member)."""
-
-    OPERATOR = "operator"
-    CORE_ENTERPRISE = "core_enterprise"
-    SUPPLIER = "supplier"
-    FINANCIER = "financier"
-    AUDITOR = "auditor"
-
-
-class MemberStatus(StrEnum):
-    ACTIVE = "active"
-    FROZEN = "frozen"
+__all__ = ["CertificateStatus", "MemberStatus", "OperationStatus", "Role"]
 
 
 class CertificateStatus(StrEnum):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.certificates import WriteResult
-from api.schemas.enums import MemberStatus, Role, RoleOut
+from api.schemas.enums import MemberStatus, Role
 from api.schemas.fields import Address, Input, Limit, Money
 from scf_chain.domain.money import CURRENCY
 
@@ -23,6 +23,13 @@ class MemberCreate(Input):
         extra="forbid", json_schema_extra={"examples": [{"name": "Tier 1 Parts Ltd.", "role": "supplier"}]}
     )
 
+    @field_validator("role")
+    @classmethod
+    def _a_member_role(cls, role: Role) -> Role:
+        if role is Role.OPERATOR:
+            raise ValueError("the operator is no member: a member is a core_enterprise, supplier, financier or auditor")
+        return role
+
 
 class CreditLimitUpdate(Input):
     limit: Limit
@@ -33,7 +40,7 @@ class CreditLimitUpdate(Input):
 class MemberOut(BaseModel):
     address: str
     name: str
-    role: RoleOut
+    role: Role
     status: MemberStatus
 
 

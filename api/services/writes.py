@@ -19,12 +19,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.gateway import OPERATOR_ROLE, Caller, Gateway
+from api.gateway import Caller, Gateway
 from api.render.problems import Problem, from_library_error
 from api.schemas import CertificateOut, CertificateStatus, OperationOut, OperationStatus, WriteResult
 from api.store import SHOWN_ONCE_FIELD, Operation, recording_operation, without_secrets
 from scf_chain.domain.errors import ScfError
-from scf_chain.domain.types import TxResult
+from scf_chain.domain.types import Role, TxResult
 from scf_chain.index.indexer import CertificateRecord
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ Action = Callable[[], ActionResult]
 
 
 def signer_for(gateway: Gateway, caller: Caller) -> LocalAccount:
-    if caller.role == OPERATOR_ROLE:
+    if caller.role is Role.OPERATOR:
         return gateway.runtime.operator
     return gateway.runtime.keystore.account(caller.address)
 

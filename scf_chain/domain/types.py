@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class MemberRole(IntEnum):
@@ -20,6 +20,34 @@ class MemberRole(IntEnum):
     @property
     def label(self) -> str:
         return self.name.lower().replace("_", " ")
+
+
+class Role(StrEnum):
+    """Who a member or a caller acts as, by the labels the index and the API share.
+
+    A member's role, or the consortium operator, who holds the contracts' operator role and is no member.
+    """
+
+    OPERATOR = "operator"
+    CORE_ENTERPRISE = "core_enterprise"
+    SUPPLIER = "supplier"
+    FINANCIER = "financier"
+    AUDITOR = "auditor"
+
+    @classmethod
+    def of(cls, role: MemberRole) -> Role:
+        """The label of a registry role; ``MemberRole.NONE`` is no role and raises ValueError."""
+        return cls(role.name.lower())
+
+    @property
+    def member_role(self) -> MemberRole:
+        """The registry's role; the operator has none (``MemberRole.NONE``)."""
+        return MemberRole.NONE if self is Role.OPERATOR else MemberRole[self.name]
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
 
 
 class CertificateStatus(IntEnum):

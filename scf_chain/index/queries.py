@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Integer, Select, bindparam, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from scf_chain.domain.money import to_day
+from scf_chain.domain.types import Role
 from scf_chain.index.records import (
     POSITION_SHIFT,
     BlockRef,
@@ -139,7 +140,7 @@ def certificate_of(row: Sequence[Any]) -> CertificateRecord:
 
 def _member(row: Sequence[Any]) -> MemberRecord:
     address, name, role, frozen, block = row
-    return MemberRecord(address=address, name=name, role=role, frozen=frozen, registered_block=block)
+    return MemberRecord(address=address, name=name, role=Role(role), frozen=frozen, registered_block=block)
 
 
 def _event(row: Sequence[Any]) -> EventRecord:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from scf_chain.domain.money import from_day, from_minor_units
-from scf_chain.domain.types import CertificateStatus, MemberRole
+from scf_chain.domain.types import CertificateStatus, MemberRole, Role
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -77,7 +77,7 @@ class CertificateRecord(NamedTuple):
 class MemberRecord:
     address: str
     name: str
-    role: str  # core_enterprise, supplier, financier, auditor
+    role: Role  # never the operator, who is no member
     frozen: bool
     registered_block: int
 

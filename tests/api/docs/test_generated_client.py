@@ -112,7 +112,7 @@ def test_a_generated_client_issues_accepts_and_transfers_and_reads_its_errors(
         return generated.AuthenticatedClient(base_url=gateway.base_url, token=token, raise_on_unexpected_status=True)
 
     operator = client(operator_key)
-    assert members["get_me"].sync(client=operator).role is models.RoleOut.OPERATOR
+    assert members["get_me"].sync(client=operator).role is models.Role.OPERATOR
 
     def onboard(role: Any) -> Any:
         body = models.MemberCreate(name=f"Generated {role.value} {next(_names)} {time.time_ns()}", role=role)
