@@ -4,21 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from scf_chain.domain.types import MemberStatus, Role
+from scf_chain.domain.types import CertificateStatus, MemberStatus, Role
 
 __all__ = ["CertificateStatus", "MemberStatus", "OperationStatus", "Role"]
-
-
-class CertificateStatus(StrEnum):
-    """The ledger's certificate statuses, by their labels."""
-
-    PENDING = "pending"
-    ACTIVE = "active"
-    SPLIT = "split"
-    CANCELLED = "cancelled"
-    FINANCED = "financed"
-    SETTLED = "settled"
-    OVERDUE = "overdue"
 
 
 class OperationStatus(StrEnum):

@@ -46,7 +46,7 @@ from scf_chain.client.clock import SECONDS_PER_DAY, ledger_now
 from scf_chain.domain.errors import ScfError
 from scf_chain.domain.money import to_day
 from scf_chain.domain.pricing import InvalidTerms, discount_price
-from scf_chain.domain.types import FinanceResult, Offer, SignedOffer
+from scf_chain.domain.types import CertificateStatus, FinanceResult, Offer, SignedOffer
 from scf_chain.index.indexer import CertificateRecord
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ LAPSED_OFFERS_INTERVAL_S = 2.0
 
 def not_financeable(record: CertificateRecord, today: date) -> Problem | None:
     """Why the ledger would refuse to finance the certificate now, with the ledger's code; None if it would not."""
-    if record.status != "active":
+    if record.status != CertificateStatus.ACTIVE:
         return Problem(
             409,
             "certificate_wrong_status",
@@ -85,7 +85,12 @@ def request_status(request: FinancingRequest, record: CertificateRecord | None, 
     """The request's own status, or closed once its certificate left the holder or can no longer be financed."""
     if request.status != "open":
         return request.status
-    if record is None or record.holder != request.holder or record.status != "active" or record.maturity_date <= today:
+    if (
+        record is None
+        or record.holder != request.holder
+        or record.status != CertificateStatus.ACTIVE
+        or record.maturity_date <= today
+    ):
         return "closed"
     return "open"
 
@@ -99,7 +104,7 @@ def offer_status(offer: StoredOffer, record: CertificateRecord | None, now: int)
     today = now // SECONDS_PER_DAY
     if (
         record is None
-        or record.status != "active"
+        or record.status != CertificateStatus.ACTIVE
         or record.holder != offer.seller
         or to_day(record.maturity_date) <= today
     ):

@@ -18,6 +18,7 @@ from eth_account.signers.local import LocalAccount
 
 from api.services.payments import check_call
 from scf_chain.domain.errors import ScfError
+from scf_chain.domain.types import CertificateStatus
 from scf_chain.index.indexer import CertificateRecord
 
 if TYPE_CHECKING:
@@ -25,14 +26,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UNSETTLED = ("active", "financed", "overdue")
-OVERDUE_MARKABLE = ("active", "financed")
+UNSETTLED = (CertificateStatus.ACTIVE, CertificateStatus.FINANCED, CertificateStatus.OVERDUE)
+OVERDUE_MARKABLE = (CertificateStatus.ACTIVE, CertificateStatus.FINANCED)
 PAGE = 500
 
 
 def leaves(gateway: Gateway, root_id: int) -> list[CertificateRecord]:
     """The certificates of an issuance that are not split: the live ones and the retired leaves."""
-    return [c for c in gateway.index.subtree(root_id) if not c.child_ids and c.status not in ("split", "cancelled")]
+    return [
+        c
+        for c in gateway.index.subtree(root_id)
+        if not c.child_ids and c.status not in (CertificateStatus.SPLIT, CertificateStatus.CANCELLED)
+    ]
 
 
 def unsettled(records: list[CertificateRecord]) -> list[CertificateRecord]:

@@ -37,12 +37,19 @@ from api.gateway import Caller
 from api.render.problems import not_found
 from api.services.provenance_cache import ProvenanceCache
 from scf_chain.domain.money import CURRENCY, from_day
+from scf_chain.domain.types import CertificateStatus
 from scf_chain.index.queries import Snapshot
 from scf_chain.index.records import CertificateRecord
 
 # Statuses whose certificates still carry value (the live leaves), and how totals name them.
-LEAF_TOTALS = ("active", "financed", "settled", "overdue", "pending")
-CANCELLED = "cancelled"
+LEAF_TOTALS = (
+    CertificateStatus.ACTIVE,
+    CertificateStatus.FINANCED,
+    CertificateStatus.SETTLED,
+    CertificateStatus.OVERDUE,
+    CertificateStatus.PENDING,
+)
+CANCELLED = CertificateStatus.CANCELLED
 
 
 def money(minor: int) -> str:
@@ -489,7 +496,7 @@ def _csv(provenance: Provenance) -> str:
 # The explorer's status colours, read from the style sheet that defines them for the page, so that a status
 # looks the same in the picture as on the page.
 STATUS_STYLE_SHEET = Path(__file__).resolve().parents[1] / "static" / "explorer" / "status.css"
-STATUSES = ("pending", "active", "split", "cancelled", "financed", "settled", "overdue")
+STATUSES = tuple(CertificateStatus)
 
 
 def _status_colours(style_sheet: str) -> dict[str, tuple[str, str]]:

@@ -20,7 +20,7 @@ from api.services.payments import ALLOWANCE_ERRORS, check_call, member_lock, req
 from api.services.writes import Report
 from scf_chain.client.clock import ledger_today
 from scf_chain.client.settlement import IssuanceSettlement, plan_settlement, settle_issuance
-from scf_chain.domain.types import TxResult
+from scf_chain.domain.types import CertificateStatus, TxResult
 from scf_chain.index.indexer import CertificateRecord
 from scf_chain.index.store import DESK
 
@@ -31,7 +31,7 @@ EVENT_PAGE = 1000
 def settlement_status(gateway: Gateway, root: CertificateRecord, today: date) -> SettlementStatusOut:
     """What the issuance of ``root`` has been paid and what is outstanding, from the index."""
     leaves = overdue.leaves(gateway, root.id)
-    settled = [c for c in leaves if c.status == "settled"]
+    settled = [c for c in leaves if c.status == CertificateStatus.SETTLED]
     unsettled = overdue.unsettled(leaves)
     settled_total = sum((c.face_value for c in settled), Decimal("0.00"))
     if not unsettled and settled:
@@ -51,7 +51,7 @@ def settlement_status(gateway: Gateway, root: CertificateRecord, today: date) ->
         outstanding=sum((c.face_value for c in unsettled), Decimal("0.00")),
         certificates_settled=len(settled),
         certificates_outstanding=len(unsettled),
-        certificates_overdue=sum(1 for c in unsettled if c.status == "overdue"),
+        certificates_overdue=sum(1 for c in unsettled if c.status == CertificateStatus.OVERDUE),
         status=status,
         indexed_block=gateway.index.indexed_block,
     )

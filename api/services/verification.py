@@ -23,7 +23,7 @@ from scf_chain.client.ledger import LedgerClient
 from scf_chain.domain.errors import TransactionFailed
 from scf_chain.domain.ledger_errors import LedgerError
 from scf_chain.domain.money import from_day
-from scf_chain.domain.types import CertificateStatus
+from scf_chain.domain.types import CertificateStatusCode
 from scf_chain.index.records import CertificateRecord
 
 BATCH = 250
@@ -50,7 +50,7 @@ Fields = dict[str, Any]
 
 def _status_label(value: int) -> str:
     try:
-        return CertificateStatus(value).label
+        return CertificateStatusCode(value).label
     except ValueError:
         return str(value)
 

@@ -34,7 +34,7 @@ from scf_chain.domain.offers import offer_struct, sign_offer
 from scf_chain.domain.pricing import discount_price, to_rate_units
 from scf_chain.domain.types import (
     Certificate,
-    CertificateStatus,
+    CertificateStatusCode,
     CreditLine,
     FinanceResult,
     IssueResult,
@@ -52,7 +52,7 @@ from scf_chain.domain.types import (
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 # SettlementDesk.MAX_BATCH: the most certificates one settlement or overdue marking takes.
 MAX_BATCH = 200
-SETTLEABLE = (CertificateStatus.ACTIVE, CertificateStatus.FINANCED, CertificateStatus.OVERDUE)
+SETTLEABLE = (CertificateStatusCode.ACTIVE, CertificateStatusCode.FINANCED, CertificateStatusCode.OVERDUE)
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ class LedgerClient:
             parent_id=parent or None,
             hops=hops,
             document_hash="0x" + bytes(doc).hex(),
-            status=CertificateStatus(status),
+            status=CertificateStatusCode(status),
             frozen=frozen,
             child_ids=tuple(range(first, first + count)),
         )

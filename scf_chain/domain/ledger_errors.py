@@ -18,7 +18,7 @@ from eth_utils import function_abi_to_4byte_selector, keccak, to_checksum_addres
 from scf_chain.domain.errors import ScfError
 from scf_chain.domain.money import format_amount, from_day
 from scf_chain.domain.pricing import from_rate_units
-from scf_chain.domain.types import CertificateStatus, MemberRole
+from scf_chain.domain.types import CertificateStatusCode, MemberRole
 
 Describe = Callable[[str], str]
 """Names an address for a person, for example ``Acme Motors (0x12ab…)``."""
@@ -41,7 +41,7 @@ class LedgerError(ScfError):
 
 
 def _status(value: int) -> str:
-    return CertificateStatus(value).label
+    return CertificateStatusCode(value).label
 
 
 def _role(value: int) -> str:

@@ -50,8 +50,24 @@ class MemberStatus(StrEnum):
     FROZEN = "frozen"
 
 
-class CertificateStatus(IntEnum):
-    """Mirrors ``CertificateLedger.CertificateStatus``."""
+class CertificateStatus(StrEnum):
+    """The ledger's certificate statuses, by their labels."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    SPLIT = "split"
+    CANCELLED = "cancelled"
+    FINANCED = "financed"
+    SETTLED = "settled"
+    OVERDUE = "overdue"
+
+    @property
+    def code(self) -> CertificateStatusCode:
+        return CertificateStatusCode[self.name]
+
+
+class CertificateStatusCode(IntEnum):
+    """Mirrors ``CertificateLedger.CertificateStatus``: the statuses as the contract stores them."""
 
     NONE = 0
     PENDING = 1
@@ -64,6 +80,7 @@ class CertificateStatus(IntEnum):
 
     @property
     def label(self) -> str:
+        """The status's label (a CertificateStatus for all but NONE, which is no certificate)."""
         return self.name.lower()
 
 
@@ -91,7 +108,7 @@ class Certificate:
     parent_id: int | None
     hops: int
     document_hash: str
-    status: CertificateStatus
+    status: CertificateStatusCode
     frozen: bool
     child_ids: tuple[int, ...]
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Integer, Select, bindparam, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from scf_chain.domain.money import to_day
-from scf_chain.domain.types import Role
+from scf_chain.domain.types import CertificateStatus, Role
 from scf_chain.index.records import (
     POSITION_SHIFT,
     BlockRef,
@@ -134,8 +134,13 @@ _DUMP = {
 }
 
 
+_STATUS = CertificateRecord._fields.index("status")
+
+
 def certificate_of(row: Sequence[Any]) -> CertificateRecord:
-    return CertificateRecord._make(row)
+    values = list(row)
+    values[_STATUS] = CertificateStatus(values[_STATUS])  # stored as its label
+    return CertificateRecord._make(values)
 
 
 def _member(row: Sequence[Any]) -> MemberRecord:

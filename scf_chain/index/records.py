@@ -25,13 +25,13 @@ LEDGER = "ledger"
 DESK = "desk"
 TOKEN = "token"  # noqa: S105 - which contract emitted an event, not a secret
 
-PENDING = CertificateStatus.PENDING.label
-ACTIVE = CertificateStatus.ACTIVE.label
-SPLIT = CertificateStatus.SPLIT.label
-CANCELLED = CertificateStatus.CANCELLED.label
-FINANCED = CertificateStatus.FINANCED.label
-SETTLED = CertificateStatus.SETTLED.label
-OVERDUE = CertificateStatus.OVERDUE.label
+PENDING = CertificateStatus.PENDING
+ACTIVE = CertificateStatus.ACTIVE
+SPLIT = CertificateStatus.SPLIT
+CANCELLED = CertificateStatus.CANCELLED
+FINANCED = CertificateStatus.FINANCED
+SETTLED = CertificateStatus.SETTLED
+OVERDUE = CertificateStatus.OVERDUE
 
 
 class CertificateRecord(NamedTuple):
@@ -47,7 +47,7 @@ class CertificateRecord(NamedTuple):
     maturity_day: int  # days since 1970-01-01
     hops: int
     document_hash: str
-    status: str  # pending, active, split, cancelled, financed, settled, overdue
+    status: CertificateStatus
     frozen: bool
     first_child_id: int | None
     child_count: int

@@ -12,7 +12,7 @@ import pytest
 
 from api.ratelimit import RateLimiter
 from api.settings import GatewaySettings
-from scf_chain.domain.types import CertificateStatus
+from scf_chain.domain.types import CertificateStatusCode
 from tests.api.conftest import Api, ApiMember, GatewayProcess
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -185,7 +185,7 @@ def test_statuses_and_roles_are_enums_and_operations_are_typed(schema: dict[str,
         ref = components[model]["properties"][field]["$ref"]
         return list(components[ref.rsplit("/", 1)[1]]["enum"])
 
-    labels = [status.label for status in CertificateStatus if status is not CertificateStatus.NONE]
+    labels = [status.label for status in CertificateStatusCode if status is not CertificateStatusCode.NONE]
     assert enum_of("CertificateOut", "status") == labels
     assert enum_of("ProvenanceNode", "status") == labels
     assert enum_of("ObligationItem", "status") == labels

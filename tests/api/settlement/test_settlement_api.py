@@ -18,7 +18,7 @@ import pytest
 from scf_chain.chain.compiler import compile_contracts
 from scf_chain.chain.deploy import LEDGER_CONTRACT, Deployment
 from scf_chain.chain.keys import anvil_account
-from scf_chain.domain.types import CertificateStatus
+from scf_chain.domain.types import CertificateStatusCode
 from scf_chain.settings import Settings
 from tests.api.conftest import ApiMember, new_document_hash, new_invoice_number
 from tests.api.financing_harness import DAY, Harness, own_gateway
@@ -378,4 +378,6 @@ def test_the_gateway_marks_issuances_past_maturity_and_grace_overdue_on_its_own(
         senders = {h.w3.eth.get_transaction(log["transactionHash"])["from"] for log in logs}
         assert senders == {anvil_account(0).address}
         status_field = 10  # of CertificateLedger.certificate's view
-        assert {ledger.functions.certificate(i).call()[status_field] for i in leaf_ids} == {CertificateStatus.OVERDUE}
+        assert {ledger.functions.certificate(i).call()[status_field] for i in leaf_ids} == {
+            CertificateStatusCode.OVERDUE
+        }

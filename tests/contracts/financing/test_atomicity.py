@@ -12,7 +12,7 @@ from web3.contract.contract import ContractFunction
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.offers import sign_offer
 from scf_chain.domain.pricing import discount_price
-from scf_chain.domain.types import CertificateStatus
+from scf_chain.domain.types import CertificateStatusCode
 from tests.contracts.financing.conftest import RATE, Desk
 
 FACE = Decimal("250000.00")
@@ -42,7 +42,7 @@ def test_the_price_is_what_the_tests_below_approve(d: Desk, certificate_id: int)
 def test_an_allowance_short_by_a_fen_moves_nothing(d: Desk, certificate_id: int):
     d.fund(d.bank, "1000000.00", approve=PRICE - Decimal("0.01"))
     _refused(d, d.accept_call(d.offer(certificate_id)), ledger_errors.ERC20InsufficientAllowance)
-    assert d.ledger.certificate(certificate_id).status is CertificateStatus.ACTIVE
+    assert d.ledger.certificate(certificate_id).status is CertificateStatusCode.ACTIVE
     assert not d.ledger.offer_nonce_used(d.bank.address, 0)
 
 

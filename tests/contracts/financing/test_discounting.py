@@ -11,7 +11,7 @@ import pytest
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.offers import offer_digest, offer_struct, sign_offer
 from scf_chain.domain.pricing import discount_price
-from scf_chain.domain.types import CertificateStatus, MemberRole
+from scf_chain.domain.types import CertificateStatusCode, MemberRole
 from tests.conftest import new_invoice_number
 from tests.contracts.financing.conftest import RATE, Desk
 
@@ -30,7 +30,7 @@ def test_accepting_an_offer_pays_the_holder_and_hands_over_the_certificate(d: De
     assert d.balance(d.bank) == Decimal("200000.00") - price
     assert d.ledger.allowance(d.bank.address) == 0
     certificate = d.ledger.certificate(certificate_id)
-    assert (certificate.holder, certificate.status) == (d.bank.address, CertificateStatus.FINANCED)
+    assert (certificate.holder, certificate.status) == (d.bank.address, CertificateStatusCode.FINANCED)
     assert d.ledger.offer_nonce_used(d.bank.address, 0)
 
 
@@ -46,14 +46,14 @@ def test_accepting_part_of_a_certificate_splits_off_the_part_sold(d: Desk):
     assert (remainder.holder, remainder.face_value, remainder.status) == (
         d.t1.address,
         Decimal("600.00"),
-        CertificateStatus.ACTIVE,
+        CertificateStatusCode.ACTIVE,
     )
     assert (part.holder, part.face_value, part.status) == (
         d.bank.address,
         Decimal("400.00"),
-        CertificateStatus.FINANCED,
+        CertificateStatusCode.FINANCED,
     )
-    assert d.ledger.certificate(certificate_id).status is CertificateStatus.SPLIT
+    assert d.ledger.certificate(certificate_id).status is CertificateStatusCode.SPLIT
     assert d.balance(d.t1) == price
 
 

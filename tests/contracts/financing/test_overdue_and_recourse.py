@@ -8,7 +8,7 @@ import pytest
 
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.pricing import discount_price
-from scf_chain.domain.types import CertificateStatus, Recourse, RecourseClaimStatus
+from scf_chain.domain.types import CertificateStatusCode, Recourse, RecourseClaimStatus
 from tests.contracts.financing.conftest import RATE, Desk
 
 DAYS = 30
@@ -32,7 +32,7 @@ def test_marking_overdue_waits_for_maturity_plus_the_grace_period(d: Desk):
         assert "after its grace period" in str(error.value)
     d.travel_to(maturity + 4)
     d.ledger.mark_overdue(d.t3, root, [root])  # anyone may mark
-    assert d.ledger.certificate(root).status is CertificateStatus.OVERDUE
+    assert d.ledger.certificate(root).status is CertificateStatusCode.OVERDUE
     # Marking again skips it.
     with d.unchanged():
         d.ledger.mark_overdue(d.t3, root, [root])
@@ -43,7 +43,7 @@ def test_a_shorter_grace_period_applies_at_once(d: Desk):
     d.ledger.set_grace_period(d.operator, 0)
     d.travel_to(d.today() + DAYS + 1)
     d.ledger.mark_overdue(d.t3, root, [root])
-    assert d.ledger.certificate(root).status is CertificateStatus.OVERDUE
+    assert d.ledger.certificate(root).status is CertificateStatusCode.OVERDUE
 
 
 def test_an_overdue_certificate_cannot_move_but_is_still_paid_late(d: Desk):
@@ -61,7 +61,7 @@ def test_an_overdue_certificate_cannot_move_but_is_still_paid_late(d: Desk):
         (remainder, d.t1.address, Decimal("750.00"), False),
         (part, d.t2.address, Decimal("250.00"), True),
     }
-    assert d.ledger.certificate(part).status is CertificateStatus.SETTLED
+    assert d.ledger.certificate(part).status is CertificateStatusCode.SETTLED
 
 
 def test_pending_or_retired_certificates_cannot_be_marked_overdue(d: Desk):
@@ -108,7 +108,7 @@ def test_recourse_claim_and_payment(d: Desk):
     assert d.balance(d.bank) == Decimal("10000.00")
     assert d.balance(d.t1) == 0
     certificate = d.ledger.certificate(certificate_id)
-    assert (certificate.holder, certificate.status) == (d.t1.address, CertificateStatus.OVERDUE)
+    assert (certificate.holder, certificate.status) == (d.t1.address, CertificateStatusCode.OVERDUE)
     assert d.ledger.recourse(certificate_id).claim is RecourseClaimStatus.PAID
 
     # The seller now stands in the bank's place: the obligor's late payment goes to it.
@@ -176,7 +176,11 @@ def test_the_hand_over_on_recourse_passes_the_gate_without_a_hop(d: Desk):
     d.ledger.approve_desk(d.t1, "10000.00")
     d.ledger.pay_recourse_claim(d.t1, certificate_id)
     certificate = d.ledger.certificate(certificate_id)
-    assert (certificate.holder, certificate.status, certificate.hops) == (d.t1.address, CertificateStatus.OVERDUE, hops)
+    assert (certificate.holder, certificate.status, certificate.hops) == (
+        d.t1.address,
+        CertificateStatusCode.OVERDUE,
+        hops,
+    )
     # Outside the hand-over, an overdue certificate still cannot move.
     with d.unchanged(), pytest.raises(ledger_errors.CertificateWrongStatus):
         d.send(d.t1, d.ledger.contract.functions.transferFrom(d.t1.address, d.t2.address, certificate_id))

@@ -9,7 +9,7 @@ import pytest
 
 from scf_chain.client.ledger import MAX_BATCH
 from scf_chain.domain import ledger_errors
-from scf_chain.domain.types import CertificateStatus
+from scf_chain.domain.types import CertificateStatusCode
 from tests.contracts.financing.conftest import Desk
 
 
@@ -65,7 +65,7 @@ def test_a_200_certificate_tree_settles_in_batches_and_pays_each_holder_its_face
     assert d.ledger.credit_line(d.core.address).outstanding == 0
     for leaf in leaves:
         certificate = d.ledger.certificate(leaf)
-        assert (certificate.status, certificate.holder) == (CertificateStatus.SETTLED, None)
+        assert (certificate.status, certificate.holder) == (CertificateStatusCode.SETTLED, None)
         assert certificate.last_holder is not None
     assert all(d.ledger.contract.functions.balanceOf(a.address).call() == 0 for a in (d.t1, d.t2, d.t3, d.t4))
     per_certificate = max(r.gas_used for r in results) / 50
@@ -190,4 +190,4 @@ def test_a_paused_ledger_refuses_the_desk_to_finance_settle_or_mark_overdue(d: D
     for signer, call in refused:
         d.send(signer, call)
     statuses = [d.ledger.certificate(i).status for i in (to_settle, to_present, to_mark)]
-    assert statuses == [CertificateStatus.SETTLED, CertificateStatus.SETTLED, CertificateStatus.OVERDUE]
+    assert statuses == [CertificateStatusCode.SETTLED, CertificateStatusCode.SETTLED, CertificateStatusCode.OVERDUE]

@@ -7,7 +7,7 @@ from eth_account import Account
 
 from scf_chain.client.ledger import ZERO_ADDRESS
 from scf_chain.domain import ledger_errors
-from scf_chain.domain.types import CertificateStatus, MemberRole
+from scf_chain.domain.types import CertificateStatusCode, MemberRole
 
 ERC721NonexistentToken = ledger_errors.ERROR_CLASSES["ERC721NonexistentToken"]
 
@@ -19,7 +19,7 @@ def test_the_receiver_accepts(h):
     cert_id = h.issue(accept=False)
     result = h.ledger.accept(h.t1, cert_id)
     cert = h.ledger.certificate(cert_id)
-    assert (cert.status, cert.holder) == (CertificateStatus.ACTIVE, h.t1.address)
+    assert (cert.status, cert.holder) == (CertificateStatusCode.ACTIVE, h.t1.address)
     assert h.events(result, "CertificateAccepted") == [{"id": cert_id, "holder": h.t1.address}]
     assert h.events(result, "Transfer") == []
     assert h.ledger.credit_line(h.core.address).outstanding == Decimal("1000.00")
@@ -32,7 +32,7 @@ def test_only_the_receiver_accepts(h, caller):
     with h.unchanged(), pytest.raises(ledger_errors.NotCertificateHolder) as error:
         h.ledger.accept(account, cert_id)
     assert error.value.fields == {"id": cert_id, "account": account.address}
-    assert h.ledger.certificate(cert_id).status is CertificateStatus.PENDING
+    assert h.ledger.certificate(cert_id).status is CertificateStatusCode.PENDING
 
 
 def test_a_frozen_receiver_cannot_accept(h):
@@ -42,7 +42,7 @@ def test_a_frozen_receiver_cannot_accept(h):
         h.ledger.accept(h.t1, cert_id)
     h.ledger.unfreeze_member(h.operator, h.t1.address)
     h.ledger.accept(h.t1, cert_id)
-    assert h.ledger.certificate(cert_id).status is CertificateStatus.ACTIVE
+    assert h.ledger.certificate(cert_id).status is CertificateStatusCode.ACTIVE
 
 
 def test_a_frozen_certificate_cannot_be_accepted(h):
@@ -51,14 +51,14 @@ def test_a_frozen_certificate_cannot_be_accepted(h):
     with h.unchanged(), pytest.raises(ledger_errors.CertificateIsFrozen) as error:
         h.ledger.accept(h.t1, cert_id)
     assert error.value.fields == {"id": cert_id}
-    assert h.ledger.certificate(cert_id).status is CertificateStatus.PENDING
+    assert h.ledger.certificate(cert_id).status is CertificateStatusCode.PENDING
 
 
 def test_an_active_certificate_cannot_be_accepted_again(h):
     cert_id = h.issue()
     with h.unchanged(), pytest.raises(ledger_errors.CertificateWrongStatus) as error:
         h.ledger.accept(h.t1, cert_id)
-    assert error.value.fields == {"id": cert_id, "status": CertificateStatus.ACTIVE, "required": 1}
+    assert error.value.fields == {"id": cert_id, "status": CertificateStatusCode.ACTIVE, "required": 1}
 
 
 def test_an_unknown_certificate_cannot_be_accepted(h):
@@ -75,7 +75,7 @@ def test_the_receiver_rejects_and_the_credit_comes_back(h):
     balance = h.balance(h.t1)
     result = h.ledger.reject(h.t1, cert_id)
     cert = h.ledger.certificate(cert_id)
-    assert (cert.status, cert.holder, cert.last_holder) == (CertificateStatus.CANCELLED, None, h.t1.address)
+    assert (cert.status, cert.holder, cert.last_holder) == (CertificateStatusCode.CANCELLED, None, h.t1.address)
     assert h.ledger.credit_line(h.core.address).outstanding == Decimal("0.00")
     assert h.balance(h.t1) == balance - 1
     assert h.ledger.holdings(cert_id) == []
@@ -120,7 +120,7 @@ def test_the_obligor_cancels_a_pending_certificate(h):
     cert_id = h.issue(accept=False)
     result = h.ledger.cancel(h.core, cert_id)
     cert = h.ledger.certificate(cert_id)
-    assert (cert.status, cert.holder, cert.last_holder) == (CertificateStatus.CANCELLED, None, h.t1.address)
+    assert (cert.status, cert.holder, cert.last_holder) == (CertificateStatusCode.CANCELLED, None, h.t1.address)
     assert h.ledger.credit_line(h.core.address).outstanding == Decimal("0.00")
     assert h.balance(h.t1) == 0
     assert h.events(result, "CertificateCancelled") == [{"id": cert_id, "obligor": h.core.address}]
@@ -148,7 +148,7 @@ def test_an_accepted_certificate_cannot_be_cancelled(h):
     cert_id = h.issue()
     with h.unchanged(), pytest.raises(ledger_errors.CertificateWrongStatus) as error:
         h.ledger.cancel(h.core, cert_id)
-    assert error.value.fields == {"id": cert_id, "status": CertificateStatus.ACTIVE, "required": 1}
+    assert error.value.fields == {"id": cert_id, "status": CertificateStatusCode.ACTIVE, "required": 1}
 
 
 def test_a_frozen_certificate_cannot_be_cancelled(h):
@@ -192,7 +192,7 @@ def finished(request, h):
 def test_a_finished_certificate_cannot_be_acted_on(h, finished, action):
     with h.unchanged(), pytest.raises(ledger_errors.CertificateWrongStatus) as error:
         action(h, finished)
-    assert error.value.fields["status"] == CertificateStatus.CANCELLED
+    assert error.value.fields["status"] == CertificateStatusCode.CANCELLED
 
 
 def test_a_finished_certificate_cannot_be_transferred(h, finished):

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.money import from_minor_units
-from scf_chain.domain.types import CertificateStatus
+from scf_chain.domain.types import CertificateStatusCode
 
 # One step: (kind, which live leaf, receivers with weights). Indices are taken modulo what exists.
 steps = st.lists(
@@ -113,10 +113,10 @@ class Model:
             assert cert.root_id == self.root
             assert ledger.children(cert.id) == list(cert.child_ids)
             if cert.child_ids:
-                assert (cert.status, cert.holder) == (CertificateStatus.SPLIT, None)
+                assert (cert.status, cert.holder) == (CertificateStatusCode.SPLIT, None)
                 assert sum(tree[c].face_value for c in cert.child_ids) == cert.face_value
             else:
-                assert cert.status is CertificateStatus.ACTIVE
+                assert cert.status is CertificateStatusCode.ACTIVE
             if cert.parent_id is not None:
                 assert cert.id in tree[cert.parent_id].child_ids
                 assert ancestry[cert.id] == [cert.parent_id, *ancestry[cert.parent_id]]

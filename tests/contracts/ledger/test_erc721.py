@@ -4,7 +4,7 @@ import pytest
 
 from scf_chain.client.ledger import ZERO_ADDRESS
 from scf_chain.domain import ledger_errors
-from scf_chain.domain.types import CertificateStatus
+from scf_chain.domain.types import CertificateStatusCode
 
 ERC721NonexistentToken = ledger_errors.ERROR_CLASSES["ERC721NonexistentToken"]
 ERC721InsufficientApproval = ledger_errors.ERROR_CLASSES["ERC721InsufficientApproval"]
@@ -253,4 +253,4 @@ def test_a_split_emits_transfers_that_rebuild_every_balance(h):
     assert live == {c.id: c.holder for c in h.ledger.holdings(root)}
     for account in h.suppliers:
         assert h.balance(account) == sum(owner == account.address for owner in live.values())
-    assert h.ledger.certificate(root).status is CertificateStatus.SPLIT
+    assert h.ledger.certificate(root).status is CertificateStatusCode.SPLIT

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from scf_chain.domain.types import CertificateStatus, MemberRole
+from scf_chain.domain.types import CertificateStatusCode, MemberRole
 
 
 def test_the_probe_is_stable_when_nothing_happens(h):
@@ -19,13 +19,13 @@ def test_the_probe_sees_issuance_acceptance_and_movement(h):
     assert issued["nextCertificateId"] == start["nextCertificateId"] + 1
     assert issued["creditLine"][1] == start["creditLine"][1] + 100_000
     assert issued["balanceOf"]["t1"] == start["balanceOf"]["t1"] + 1
-    assert issued["certificates"][cert_id]["status"] == CertificateStatus.PENDING
+    assert issued["certificates"][cert_id]["status"] == CertificateStatusCode.PENDING
     assert issued["nonces"]["core"] == start["nonces"]["core"] + 1
     assert issued["block"] == start["block"] + 1
 
     h.ledger.accept(h.t1, cert_id)
     accepted = h.state()
-    assert accepted["certificates"][cert_id]["status"] == CertificateStatus.ACTIVE
+    assert accepted["certificates"][cert_id]["status"] == CertificateStatusCode.ACTIVE
 
     h.ledger.transfer(h.t1, cert_id, h.t2.address)
     moved = h.state()

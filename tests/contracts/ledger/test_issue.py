@@ -11,7 +11,7 @@ from scf_chain.client.ledger import ZERO_ADDRESS, invoice_key
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.errors import InvalidAmount, ScfError
 from scf_chain.domain.money import MAX_MINOR_UNITS, to_day, today_utc
-from scf_chain.domain.types import CertificateStatus, MemberRole
+from scf_chain.domain.types import CertificateStatusCode, MemberRole
 from tests.conftest import new_invoice_number
 
 ZeroFaceValue = ledger_errors.ZeroFaceValue
@@ -36,7 +36,7 @@ def test_issue_records_a_pending_certificate(h):
     assert cert.maturity_date == h.maturity
     assert (cert.root_id, cert.parent_id, cert.hops, cert.child_ids) == (cert.id, None, 0, ())
     assert cert.document_hash == "0x" + document.hex()
-    assert (cert.status, cert.frozen) == (CertificateStatus.PENDING, False)
+    assert (cert.status, cert.frozen) == (CertificateStatusCode.PENDING, False)
     assert h.ledger.issuance_of(document) == cert.id
     assert h.ledger.issuance_of("0x" + document.hex()) == cert.id
     assert h.balance(h.t1) == balance + 1

@@ -7,7 +7,7 @@ import pytest
 from scf_chain.client.ledger import invoice_key
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.money import to_day
-from scf_chain.domain.types import CertificateStatus, MemberRole
+from scf_chain.domain.types import CertificateStatusCode, MemberRole
 from tests.conftest import new_invoice_number
 
 LedgerNotPaused = ledger_errors.ERROR_CLASSES["LedgerNotPaused"]
@@ -39,7 +39,7 @@ def test_a_frozen_pending_certificate_can_be_accepted_once_unfrozen(h):
         h.ledger.accept(h.t1, root)
     h.ledger.unfreeze_certificate(h.operator, root)
     h.ledger.accept(h.t1, root)
-    assert h.ledger.certificate(root).status is CertificateStatus.ACTIVE
+    assert h.ledger.certificate(root).status is CertificateStatusCode.ACTIVE
 
 
 def test_freezing_a_child_leaves_its_siblings_free(h):
@@ -49,7 +49,7 @@ def test_freezing_a_child_leaves_its_siblings_free(h):
     with h.unchanged(), pytest.raises(ledger_errors.CertificateIsFrozen):
         h.ledger.transfer_part(h.t2, right, h.t3.address, "1.00")
     h.ledger.transfer_part(h.t1, left, h.t3.address, "1.00")
-    assert h.ledger.certificate(left).status is CertificateStatus.SPLIT
+    assert h.ledger.certificate(left).status is CertificateStatusCode.SPLIT
 
 
 @pytest.mark.parametrize("action", ["freeze_certificate", "unfreeze_certificate"])
@@ -105,12 +105,12 @@ def test_pause_refuses_every_issuance_and_movement_and_unpause_restores_them(h):
         action()
     statuses = [h.ledger.certificate(i).status for i in (pending, to_reject, to_cancel, to_split, to_part, to_move)]
     assert statuses == [
-        CertificateStatus.ACTIVE,
-        CertificateStatus.CANCELLED,
-        CertificateStatus.CANCELLED,
-        CertificateStatus.SPLIT,
-        CertificateStatus.SPLIT,
-        CertificateStatus.ACTIVE,
+        CertificateStatusCode.ACTIVE,
+        CertificateStatusCode.CANCELLED,
+        CertificateStatusCode.CANCELLED,
+        CertificateStatusCode.SPLIT,
+        CertificateStatusCode.SPLIT,
+        CertificateStatusCode.ACTIVE,
     ]
     assert h.ledger.certificate(to_move).holder == h.t2.address
     assert h.ledger.certificate(h.ledger.issuance_of(document)).face_value == Decimal("10.00")

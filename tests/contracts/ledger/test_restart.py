@@ -9,7 +9,7 @@ import pytest
 from scf_chain.chain.local import rpc_answers
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.errors import NotDeployed
-from scf_chain.domain.types import CertificateStatus, MemberRole
+from scf_chain.domain.types import CertificateStatusCode, MemberRole
 from scf_chain.runtime import local_chain, open_runtime
 from scf_chain.settings import Settings
 from tests.conftest import new_invoice_number
@@ -86,10 +86,10 @@ def test_certificates_survive_a_restart(own_chain, consortium, maturity, new_doc
     assert after == before
     assert ledger.credit_line(core.address) == outstanding
     statuses = {i: c.status for i, c in after["certificates"].items()}
-    assert statuses[pending] is CertificateStatus.PENDING
-    assert statuses[active] is CertificateStatus.ACTIVE
-    assert statuses[to_split] is CertificateStatus.SPLIT
-    assert statuses[rejected] is CertificateStatus.CANCELLED
+    assert statuses[pending] is CertificateStatusCode.PENDING
+    assert statuses[active] is CertificateStatusCode.ACTIVE
+    assert statuses[to_split] is CertificateStatusCode.SPLIT
+    assert statuses[rejected] is CertificateStatusCode.CANCELLED
     assert after["certificates"][part].holder == t3.address
     assert after["certificates"][remainder].holder == t1.address
     assert after["certificates"][frozen].frozen
@@ -97,7 +97,7 @@ def test_certificates_survive_a_restart(own_chain, consortium, maturity, new_doc
 
     # The restarted chain takes new transactions, and the ledger's rules still hold.
     ledger.accept(t1, pending)
-    assert ledger.certificate(pending).status is CertificateStatus.ACTIVE
+    assert ledger.certificate(pending).status is CertificateStatusCode.ACTIVE
     with pytest.raises(ledger_errors.MemberIsFrozen):
         ledger.transfer(t1, remainder, t2.address)
     with pytest.raises(ledger_errors.CertificateIsFrozen):

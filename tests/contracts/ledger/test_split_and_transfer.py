@@ -8,7 +8,7 @@ from eth_utils import keccak
 from scf_chain.client.ledger import ZERO_ADDRESS
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.errors import InvalidAmount
-from scf_chain.domain.types import CertificateStatus, MemberRole
+from scf_chain.domain.types import CertificateStatusCode, MemberRole
 
 ERC721InvalidReceiver = ledger_errors.ERROR_CLASSES["ERC721InvalidReceiver"]
 ERC721InsufficientApproval = ledger_errors.ERROR_CLASSES["ERC721InsufficientApproval"]
@@ -28,7 +28,7 @@ def test_split_retires_the_parent_into_children(h):
     assert result.certificate_ids == (next_id, next_id + 1, next_id + 2)
     assert h.next_id() == next_id + 3
     parent = h.ledger.certificate(root)
-    assert (parent.status, parent.holder, parent.last_holder) == (CertificateStatus.SPLIT, None, h.t1.address)
+    assert (parent.status, parent.holder, parent.last_holder) == (CertificateStatusCode.SPLIT, None, h.t1.address)
     assert parent.child_ids == result.certificate_ids
     assert h.ledger.children(root) == list(result.certificate_ids)
 
@@ -40,7 +40,7 @@ def test_split_retires_the_parent_into_children(h):
     for child_id, (holder, face, hops) in zip(result.certificate_ids, expected, strict=True):
         child = h.ledger.certificate(child_id)
         assert (child.holder, child.face_value, child.hops) == (holder, face, hops)
-        assert (child.status, child.parent_id, child.root_id) == (CertificateStatus.ACTIVE, root, root)
+        assert (child.status, child.parent_id, child.root_id) == (CertificateStatusCode.ACTIVE, root, root)
         assert (child.obligor, child.maturity_date, child.document_hash) == (
             parent.obligor,
             parent.maturity_date,
@@ -97,7 +97,7 @@ def test_a_split_needs_two_to_a_hundred_parts(h, count):
     with h.unchanged(), pytest.raises(ledger_errors.InvalidPartCount) as error:
         h.ledger.split(h.t1, root, parts)
     assert error.value.fields == {"count": count}
-    assert h.ledger.certificate(root).status is CertificateStatus.ACTIVE
+    assert h.ledger.certificate(root).status is CertificateStatusCode.ACTIVE
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_transfer_part_pays_a_part_and_keeps_the_remainder(h):
     remainder, part = h.ledger.certificate(remainder_id), h.ledger.certificate(part_id)
     assert (remainder.holder, remainder.face_value, remainder.hops) == (h.t1.address, Decimal("999.99"), 0)
     assert (part.holder, part.face_value, part.hops) == (h.t2.address, Decimal("0.01"), 1)
-    assert h.ledger.certificate(root).status is CertificateStatus.SPLIT
+    assert h.ledger.certificate(root).status is CertificateStatusCode.SPLIT
     assert h.events(result, "CertificateSplit")[0]["amounts"] == [99999, 1]
 
 
@@ -199,7 +199,7 @@ def test_transfer_moves_the_whole_certificate(h):
     assert (cert.holder, cert.last_holder, cert.status, cert.hops) == (
         h.t2.address,
         h.t2.address,
-        CertificateStatus.ACTIVE,
+        CertificateStatusCode.ACTIVE,
         1,
     )
     assert (h.balance(h.t1), h.balance(h.t2)) == (0, 1)
@@ -241,7 +241,7 @@ def test_a_pending_certificate_cannot_move(h, kind):
     root = h.issue(accept=False)
     with h.unchanged(), pytest.raises(ledger_errors.CertificateWrongStatus) as error:
         move(h, kind, h.t1, root, h.t2.address)
-    assert error.value.fields == {"id": root, "status": CertificateStatus.PENDING, "required": 2}
+    assert error.value.fields == {"id": root, "status": CertificateStatusCode.PENDING, "required": 2}
 
 
 @pytest.mark.parametrize("kind", [SPLIT, PART])
@@ -250,7 +250,7 @@ def test_a_split_certificate_cannot_move_again(h, kind):
     h.ledger.transfer_part(h.t1, root, h.t2.address, "1.00")
     with h.unchanged(), pytest.raises(ledger_errors.CertificateWrongStatus) as error:
         move(h, kind, h.t1, root, h.t2.address)
-    assert error.value.fields["status"] == CertificateStatus.SPLIT
+    assert error.value.fields["status"] == CertificateStatusCode.SPLIT
 
 
 def test_a_split_certificate_cannot_be_transferred(h):
