@@ -50,8 +50,6 @@ from scf_chain.domain.types import (
 )
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-# SettlementDesk.MAX_BATCH: the most certificates one settlement or overdue marking takes.
-MAX_BATCH = 200
 SETTLEABLE = (CertificateStatusCode.ACTIVE, CertificateStatusCode.FINANCED, CertificateStatusCode.OVERDUE)
 
 

@@ -14,7 +14,6 @@ import statistics
 import time
 from typing import Any
 
-from scf_chain.client.ledger import MAX_BATCH
 from scf_chain.domain.money import from_day
 from scf_chain.domain.types import MemberRole
 from tools.bench.chainops import MAX_PARTS, Node
@@ -51,7 +50,8 @@ def _issuance(ledger: Ledger, certificates: int, n: int) -> tuple[Any, Node, lis
 def measure(ledger: Ledger, profile: Profile, steps: Steps) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     count = profile.settlement_certificates
-    batches = math.ceil(count / MAX_BATCH)
+    batch = ledger.runtime.ledger.max_batch()
+    batches = math.ceil(count / batch)
     for n in range(profile.settlement_repeats):
         with steps.task(
             f"settlement: issuance of {count:,} certificates ({n + 1}/{profile.settlement_repeats})", total=batches
@@ -61,8 +61,8 @@ def measure(ledger: Ledger, profile: Profile, steps: Steps) -> dict[str, Any]:
             client = ledger.runtime.ledger
             gas = paid = transactions = 0
             started = time.perf_counter()
-            for start in range(0, len(ids), MAX_BATCH):
-                result = client.settle(core, root.id, ids[start : start + MAX_BATCH])
+            for start in range(0, len(ids), batch):
+                result = client.settle(core, root.id, ids[start : start + batch])
                 gas += result.gas_used
                 paid += len(result.payments)
                 transactions += 1
@@ -81,7 +81,7 @@ def measure(ledger: Ledger, profile: Profile, steps: Steps) -> dict[str, Any]:
     median_seconds = statistics.median(run["seconds"] for run in runs)
     summary = {
         "certificates": count,
-        "batch_size": MAX_BATCH,
+        "batch_size": batch,
         "repeats": len(runs),
         "runs": runs,
         "transactions": runs[0]["transactions"],

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from scf_chain.client.ledger import MAX_BATCH
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.types import CertificateStatusCode
 from tests.contracts.financing.conftest import Desk
@@ -164,7 +163,7 @@ def test_a_frozen_certificate_is_not_paid(d: Desk):
 
 
 def test_the_batch_limit_is_the_desks(d: Desk):
-    assert d.desk.functions.MAX_BATCH().call() == MAX_BATCH
+    assert d.ledger.max_batch() == d.desk.functions.MAX_BATCH().call() == 200
 
 
 def test_a_paused_ledger_refuses_the_desk_to_finance_settle_or_mark_overdue(d: Desk):
