@@ -49,7 +49,7 @@ to poll. Errors are `application/problem+json` with a stable `code`.
 
 Financing and settlement are paid in the settlement token, a tokenized CNY deposit
 that the operator credits (`/v1/deposits`) and debits (`/v1/withdrawals`). A holder
-asks for financing on a certificate, financiers make signed discount offers, and the
+asks for financing on a certificate, financiers make signed offers, and the
 holder accepts one: payment and delivery in one ledger transaction. From maturity the
 core enterprise settles each issuance (`/v1/settlements`). Dates are judged by the
 ledger's clock: the later of the wall clock and the latest block's time.

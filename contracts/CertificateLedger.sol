@@ -21,7 +21,7 @@ import {MemberRegistry} from "./MemberRegistry.sol";
  * receiver is an active member, and a certificate passed on is active, not frozen and
  * held by an active member ({_requireHeldBy}).
  *
- * Certificates are discounted and paid in one settlement token, named at deployment.
+ * Certificates are financed and paid in one settlement token, named at deployment.
  * The ledger never holds or moves money itself: the settlement desk (`SETTLEMENT_ROLE`)
  * moves the tokens and, in the same transaction, tells the ledger through its hooks
  * which certificates were financed, settled or handed back on recourse.
@@ -165,7 +165,7 @@ contract CertificateLedger is ERC721, CreditLines {
         _;
     }
 
-    /// @param token the ERC-20 every certificate of this ledger is discounted and paid in.
+    /// @param token the ERC-20 every certificate of this ledger is financed and paid in.
     constructor(
         address operator,
         IERC20 token
@@ -620,7 +620,7 @@ contract CertificateLedger is ERC721, CreditLines {
         return _nextId;
     }
 
-    /// @notice The token every certificate of this ledger is discounted and paid in.
+    /// @notice The token every certificate of this ledger is financed and paid in.
     function settlementToken() external view returns (IERC20) {
         return _settlementToken;
     }

@@ -11,7 +11,7 @@ import {ILedgerErrors} from "./interfaces/ILedgerErrors.sol";
 
 /**
  * @title SettlementDesk
- * @notice Where certificates are discounted and paid, in the ledger's settlement token:
+ * @notice Where certificates are financed and paid, in the ledger's settlement token:
  *
  * - Discounting, delivery versus payment: a financier quotes by signing an EIP-712
  *   {Offer} off chain; the holder accepts it with {acceptOffer}, and in that one

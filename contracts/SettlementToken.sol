@@ -6,7 +6,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /**
  * @title SettlementToken
- * @notice A tokenized CNY bank deposit: the money certificates are discounted and paid
+ * @notice A tokenized CNY bank deposit: the money certificates are financed and paid
  * in. One token is one yuan, with 2 decimals, so that 1 unit is CNY 0.01, the ledger's
  * minor unit.
  *

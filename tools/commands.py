@@ -53,7 +53,7 @@ def _require_dev_mode(settings: Settings) -> None:
 
 
 def demo() -> None:
-    """Play the demo story: an invoice's certificate paid down a four-tier supply chain, discounted and settled.
+    """Play the demo story: an invoice's certificate paid down a four-tier supply chain, financed and settled.
 
     On the embedded chain the whole story plays on a throwaway chain of its own, since it moves the clock to
     maturity; the chain of the data folder keeps today's date. On an external chain it stops before maturity.

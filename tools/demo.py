@@ -1,4 +1,4 @@
-"""The demo story: one invoice's payable certificate, passed down a four-tier supply chain, discounted and paid.
+"""The demo story: one invoice's payable certificate, passed down a four-tier supply chain, financed and paid.
 
 The operator onboards a core enterprise, four suppliers (tier 1 to tier 4), a bank and
 an auditor. The core enterprise issues CNY 1,000,000.00 against an invoice whose
@@ -6,7 +6,7 @@ SHA-256 it anchors on the ledger; tier 1 accepts, and each tier pays the next pa
 what it holds. The holdings are read back from the ledger and summed: they add up to
 the face value, to the fen.
 
-Then tier 4 discounts its piece at the bank, which the operator (the deposit bank of
+Then tier 4 finances its piece at the bank, which the operator (the deposit bank of
 the settlement token) funded first: the bank signs an offer, tier 4 accepts it, and in
 one transaction the bank pays the price and takes the certificate. Told whole, the
 story then moves the chain's clock to maturity, the core enterprise settles every piece
@@ -56,7 +56,7 @@ BANK = "Eastern Commercial Bank"
 AUDITOR = "Huaping Audit Office"
 # What each tier pays the next, out of the part it holds.
 PAYMENTS = (Decimal("600000.00"), Decimal("250000.00"), Decimal("80000.00"))
-# The bank's funds for discounting, its quote, and how long the quote stands.
+# The bank's funds for financing, its quote, and how long the quote stands.
 BANK_DEPOSIT = Decimal("100000.00")
 DISCOUNT_RATE = Decimal("0.0385")
 DAY_COUNT = 365
@@ -89,7 +89,7 @@ class DemoResult:
     suppliers: tuple[Party, ...]
     bank: Party
     auditor: Party
-    holdings: tuple[Certificate, ...]  # before discounting and settlement
+    holdings: tuple[Certificate, ...]  # before financing and settlement
     financing: FinanceResult | None = None
     settlements: tuple[SettlementResult, ...] = ()
 
@@ -257,8 +257,8 @@ def play(runtime: Runtime, console: Console, *, settle_at_maturity: bool = False
     )
 
     # 5. Discounting: tier 4 sells its piece to the bank, delivery versus payment
-    console.rule("5. Tier 4 discounts its certificate at the bank")
-    financing = _discount(runtime, console, bank, suppliers[-1], held)
+    console.rule("5. Tier 4 finances its certificate at the bank")
+    financing = _finance(runtime, console, bank, suppliers[-1], held)
     result = replace(result, financing=financing)
 
     # 6. Settlement at maturity
@@ -281,7 +281,7 @@ def play(runtime: Runtime, console: Console, *, settle_at_maturity: bool = False
     return result
 
 
-def _discount(runtime: Runtime, console: Console, bank: Party, seller: Party, certificate_id: int) -> FinanceResult:
+def _finance(runtime: Runtime, console: Console, bank: Party, seller: Party, certificate_id: int) -> FinanceResult:
     ledger, operator = runtime.ledger, runtime.operator
     ledger.deposit(operator, bank.address, BANK_DEPOSIT)
     console.print(f"The operator, as deposit bank, credits {bank.name} with {money(BANK_DEPOSIT)} in settlement tokens")
@@ -341,7 +341,7 @@ def _settle_at_maturity(
 
 
 def _summary(console: Console, result: DemoResult) -> None:
-    flows: dict[str, list[Decimal]] = {}  # address -> [discounting, at maturity]
+    flows: dict[str, list[Decimal]] = {}  # address -> [financing, at maturity]
 
     def add(address: str, column: int, amount: Decimal) -> None:
         flows.setdefault(address, [Decimal("0.00"), Decimal("0.00")])[column] += amount
@@ -354,12 +354,12 @@ def _summary(console: Console, result: DemoResult) -> None:
             add(holder, 1, amount)
     add(result.core.address, 1, -result.paid_at_maturity)
     table = Table("member")
-    for column in ("discounting", "at maturity", "net"):
+    for column in ("financing", "at maturity", "net"):
         table.add_column(column, justify="right")
     order = [result.core, *result.suppliers, result.bank]
     for party in order:
-        discounting, maturity = flows.get(party.address, [Decimal("0.00"), Decimal("0.00")])
-        table.add_row(party.name, money(discounting), money(maturity), money(discounting + maturity))
+        financing_flow, maturity = flows.get(party.address, [Decimal("0.00"), Decimal("0.00")])
+        table.add_row(party.name, money(financing_flow), money(maturity), money(financing_flow + maturity))
     console.print(table)
     if result.financing is not None:
         interest = result.financing.face_value - result.financing.price

@@ -51,7 +51,7 @@ from api.services.writes import Report, respond, signer_for
 from api.store import FinancingRequest, StoredOffer
 from scf_chain.client.clock import SECONDS_PER_DAY, ledger_now, ledger_today
 from scf_chain.domain.money import to_day
-from scf_chain.domain.pricing import InvalidTerms, discount_price
+from scf_chain.domain.pricing import InvalidTerms, financing_price
 from scf_chain.domain.types import Role
 
 router = APIRouter(tags=["financing"])
@@ -113,7 +113,7 @@ def offer_out(gateway: Gateway, offer: StoredOffer, now: int, funds: Funds | Non
         amount = offer.amount
         days = max(to_day(record.maturity_date) - now // SECONDS_PER_DAY, 0) if record else 0
         try:
-            interest, price = discount_price(amount, offer.annual_rate, offer.day_count, days)
+            interest, price = financing_price(amount, offer.annual_rate, offer.day_count, days)
         except InvalidTerms:
             interest = price = None
     status = offer_status(offer, record, now)
@@ -169,9 +169,9 @@ WRITE: dict[int | str, dict[str, Any]] = {200: {"model": OfferOut}, 202: {"model
 
 @router.post(
     "/v1/certificates/{certificate_id}/financing-requests",
-    summary="Ask financiers to quote for discounting a certificate",
+    summary="Ask financiers to quote for financing a certificate",
     description="The holder of an active certificate asks the financiers it names (or every financier, when it "
-    "names none) for discount offers, for the whole certificate or a part (`amount`). A new request replaces the "
+    "names none) for offers, for the whole certificate or a part (`amount`). A new request replaces the "
     "holder's open one on the same certificate. Certificates that cannot be financed (pending, financed, settled, "
     "overdue, frozen, matured) get 409 with the ledger's code.",
     status_code=201,
@@ -294,7 +294,7 @@ def cancel_financing_request(
 
 @router.post(
     "/v1/offers",
-    summary="Make a discount offer (financier)",
+    summary="Make a financing offer (financier)",
     description="A financier with an open financing request on the certificate quotes a simple discount rate a "
     "year on a 360 or 365 day-count basis, until `expires_at`, with or without recourse to the seller. The "
     "gateway signs the offer (EIP-712) with the financier's key for the amount requested, made to the member who "
@@ -331,7 +331,7 @@ def create_offer(body: OfferCreate, caller: Financier, gateway: GatewayDep, requ
     amount = financing.amount if financing.amount is not None else record.face_value
     days = to_day(record.maturity_date) - now // SECONDS_PER_DAY
     try:
-        discount_price(amount, body.annual_rate, body.day_count, days)
+        financing_price(amount, body.annual_rate, body.day_count, days)
     except InvalidTerms as exc:
         text = str(exc)
         raise Problem(422, "interest_not_below_face", f"{text[:1].upper()}{text[1:]}.", field="annual_rate") from None

@@ -49,7 +49,7 @@ class FinancingRequestCreate(Input):
         description="The financiers asked to quote; leave out to ask every financier.",
     )
     amount: Amount | None = Field(
-        default=None, description="The part to discount; leave out to discount the whole certificate."
+        default=None, description="The part to finance; leave out to finance the whole certificate."
     )
 
     model_config = ConfigDict(
@@ -126,7 +126,7 @@ class FinancingRequestOut(BaseModel):
     obligor: str
     obligor_name: str | None
     face_value: Money
-    amount: Money = Field(description="The amount to discount: the whole face value unless a part was asked for.")
+    amount: Money = Field(description="The amount to finance: the whole face value unless a part was asked for.")
     currency: str = CURRENCY
     maturity_date: date
     financiers: list[str] | None = Field(description="The financiers asked; null for every financier.")

@@ -15,7 +15,7 @@ certificate still active with the seller and not matured. Its cost is the desk's
 for the offer's own amount (the most it buys) on the last day it can be accepted: its
 expiry day, or the day before maturity if that comes first. For an offer that expires
 today that is today's price; for a longer one it is the most the offer can ever cost,
-since a discount shrinks as maturity nears.
+since the interest shrinks as maturity nears.
 
 The gateway sets the allowance to that sum, with one approval and only when it
 differs, when the financier makes an offer, withdraws one, or an offer on a
@@ -45,7 +45,7 @@ from api.store import FinancingRequest, StoredOffer
 from scf_chain.client.clock import SECONDS_PER_DAY, ledger_now
 from scf_chain.domain.errors import ScfError
 from scf_chain.domain.money import to_day
-from scf_chain.domain.pricing import InvalidTerms, discount_price
+from scf_chain.domain.pricing import InvalidTerms, financing_price
 from scf_chain.domain.types import CertificateStatus, FinanceResult, Offer, SignedOffer
 from scf_chain.index.indexer import CertificateRecord
 
@@ -120,7 +120,7 @@ def cost(amount: Decimal, annual_rate: Decimal, day_count: int, expires_at: int,
     maturity_day = to_day(record.maturity_date)
     last_day = min(expires_at // SECONDS_PER_DAY, maturity_day - 1)
     try:
-        return discount_price(amount, annual_rate, day_count, maturity_day - last_day)[1]
+        return financing_price(amount, annual_rate, day_count, maturity_day - last_day)[1]
     except InvalidTerms:  # terms the desk would refuse: the offer can never be paid
         return Decimal(0)
 

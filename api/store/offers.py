@@ -74,7 +74,7 @@ offer_allowances = sa.Table(
 
 @dataclass(frozen=True)
 class FinancingRequest:
-    """A holder's request for discount offers on a certificate, kept beside the chain."""
+    """A holder's request for offers on a certificate, kept beside the chain."""
 
     id: int
     certificate_id: int
@@ -90,7 +90,7 @@ class FinancingRequest:
 
 @dataclass(frozen=True)
 class StoredOffer:
-    """A financier's signed discount offer, as the gateway signed it with the financier's key."""
+    """A financier's signed financing offer, as the gateway signed it with the financier's key."""
 
     id: int
     request_id: int

@@ -1,4 +1,4 @@
-"""``scf offer``: discount offers, signed off chain by a financier and kept as JSON files in the data folder."""
+"""``scf offer``: financing offers, signed off chain by a financier and kept as JSON files in the data folder."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ from scf_chain.domain.errors import InvalidAmount, ScfError
 from scf_chain.domain.ledger_errors import CertificateNotFound
 from scf_chain.domain.money import from_day, from_minor_units, to_day, to_minor_units, to_positive_minor_units
 from scf_chain.domain.offers import offer_struct, sign_offer
-from scf_chain.domain.pricing import discount_price, to_rate_units
+from scf_chain.domain.pricing import financing_price, to_rate_units
 from scf_chain.domain.types import (
     Certificate,
     CertificateStatusCode,
@@ -510,7 +510,7 @@ class LedgerClient:
         face = certificate.face_value if amount is None else Decimal(amount)
         today = int(self.w3.eth.get_block("latest")["timestamp"]) // 86_400
         days = to_day(certificate.maturity_date) - today
-        interest, price = discount_price(face, offer.annual_rate, offer.day_count, max(days, 0))
+        interest, price = financing_price(face, offer.annual_rate, offer.day_count, max(days, 0))
         return interest, price, days
 
     # Settlement

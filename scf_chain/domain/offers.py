@@ -1,4 +1,4 @@
-"""Financiers' discount offers: EIP-712 typed data, signed off chain with eth-account.
+"""Financiers' financing offers: EIP-712 typed data, signed off chain with eth-account.
 
 The signing domain names the settlement desk, the chain id and the desk's address,
 so an offer signed for one chain or one desk is worthless on any other. The desk

@@ -1,4 +1,4 @@
-"""Discount pricing, with exactly the settlement desk's integer arithmetic.
+"""The price of financing, with exactly the settlement desk's integer arithmetic.
 
 A financier buying a certificate before maturity pays its face value less simple
 discount interest::
@@ -24,7 +24,7 @@ DAY_COUNT_BASES = (360, 365)
 
 
 class InvalidTerms(ScfError, ValueError):
-    """Discount terms the settlement desk would refuse: a rate, basis or day count out of range."""
+    """Financing terms the settlement desk would refuse: a rate, basis or day count out of range."""
 
 
 def to_rate_units(annual_rate: Decimal | str | int) -> int:
@@ -64,7 +64,7 @@ def discount_interest_minor(face_minor: int, rate_units: int, day_count: int, da
     return interest
 
 
-def discount_price(face: Decimal, annual_rate: Decimal, day_count: int, days: int) -> tuple[Decimal, Decimal]:
+def financing_price(face: Decimal, annual_rate: Decimal, day_count: int, days: int) -> tuple[Decimal, Decimal]:
     """The discount interest and the price of ``face`` (CNY), ``days`` before maturity.
 
     Exactly the desk's figures: ``annual_rate`` is a fraction a year (``Decimal("0.0385")``)

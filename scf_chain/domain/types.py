@@ -157,7 +157,7 @@ class RecourseClaimStatus(IntEnum):
 
 @dataclass(frozen=True)
 class Offer:
-    """A financier's quote to discount a certificate, as it signs it (EIP-712) off chain.
+    """A financier's quote to finance a certificate, as it signs it (EIP-712) off chain.
 
     Only ``seller`` can accept it, for at most ``amount`` (CNY of face value), the amount
     the financier priced. ``annual_rate`` is a fraction a year

@@ -291,7 +291,7 @@ def test_demo_tells_the_whole_story_on_a_throwaway_chain_again_and_again(first_d
         assert match, out
         assert match.group(1) == match.group(3) == "1,000,000.00"
         assert "sha256 matches" in out
-        # Tier 4 discounted its piece at the bank; at maturity the four pieces were paid, the bank's to the bank.
+        # Tier 4 financed its piece at the bank; at maturity the four pieces were paid, the bank's to the bank.
         assert re.search(r"in one transaction .* pays CNY [\d,.]+ \(CNY 80,000\.00 less CNY [\d,.]+ interest", out), out
         payments = paid.findall(out)
         assert len(payments) == 4, out

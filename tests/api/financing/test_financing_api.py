@@ -14,7 +14,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from scf_chain.domain.pricing import discount_price
+from scf_chain.domain.pricing import financing_price
 from tests.api.conftest import ApiMember, new_invoice_number
 from tests.api.financing_harness import Harness, own_gateway
 
@@ -72,7 +72,7 @@ def test_deposits_withdrawals_and_balances(h: Harness):
     assert h.onboard("auditor").api.put("/v1/allowance", {"amount": "1.00"}).status_code == 403
 
 
-# The discount flow
+# The financing flow
 
 
 def test_request_two_offers_compare_accept_the_best_and_money_moves_exactly_the_price(h: Harness):
@@ -92,8 +92,8 @@ def test_request_two_offers_compare_accept_the_best_and_money_moves_exactly_the_
 
     offer_a = h.offer(bank_a, certificate_id, rate="0.0385", day_count=365)
     offer_b = h.offer(bank_b, certificate_id, rate="0.035", day_count=360)
-    interest_a, price_a = discount_price(FACE, Decimal("0.0385"), 365, 90)
-    interest_b, price_b = discount_price(FACE, Decimal("0.035"), 360, 90)
+    interest_a, price_a = financing_price(FACE, Decimal("0.0385"), 365, 90)
+    interest_b, price_b = financing_price(FACE, Decimal("0.035"), 360, 90)
     assert (offer_a["days"], offer_a["interest"], offer_a["price"]) == (90, f"{interest_a}", f"{price_a}")
     assert (offer_a["interest"], offer_a["price"]) == ("949.32", "99050.68")
     assert (offer_b["interest"], offer_b["price"]) == ("875.00", "99125.00") == (f"{interest_b}", f"{price_b}")
@@ -151,7 +151,7 @@ def test_partial_financing_sells_the_requested_part_and_the_remainder_stays(h: H
     request = h.request_financing(supplier, certificate_id, amount="40000.00", financiers=[bank.address])
     assert (request["amount"], request["financiers"]) == ("40000.00", [bank.address])
     offer = h.offer(bank, certificate_id, rate="0.04", day_count=360, recourse=True)
-    _, price = discount_price(Decimal("40000.00"), Decimal("0.04"), 360, 120)
+    _, price = financing_price(Decimal("40000.00"), Decimal("0.04"), 360, 120)
     assert (offer["amount"], offer["price"], offer["recourse"]) == ("40000.00", f"{price}", True)
     h.deposit(bank, price)
 
@@ -286,7 +286,7 @@ def test_a_part_named_at_acceptance_overrides_the_requested_one(h: Harness):
     assert above.status_code == 422 and above.json()["code"] == "finance_amount_above_offer"
     result = supplier.api.post(f"/v1/offers/{offer['id']}/accept", {"amount": "250.00"})
     assert result.status_code == 200, result.text
-    assert result.json()["price"] == f"{discount_price(Decimal('250.00'), Decimal('0.0385'), 365, 30)[1]}"
+    assert result.json()["price"] == f"{financing_price(Decimal('250.00'), Decimal('0.0385'), 365, 30)[1]}"
 
 
 def test_a_fen_short_of_balance_or_allowance_moves_nothing(h: Harness):

@@ -11,13 +11,13 @@ from web3.contract.contract import ContractFunction
 
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.offers import sign_offer
-from scf_chain.domain.pricing import discount_price
+from scf_chain.domain.pricing import financing_price
 from scf_chain.domain.types import CertificateStatusCode
 from tests.contracts.financing.conftest import RATE, Desk
 
 FACE = Decimal("250000.00")
 DAYS = 120
-INTEREST, PRICE = discount_price(FACE, RATE, 365, DAYS)
+INTEREST, PRICE = financing_price(FACE, RATE, 365, DAYS)
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_a_balance_short_by_a_fen_moves_nothing(d: Desk, certificate_id: int):
 
 
 def test_a_shortfall_on_a_part_leaves_the_certificate_whole(d: Desk, certificate_id: int):
-    _, part_price = discount_price(Decimal("1000.00"), RATE, 365, DAYS)
+    _, part_price = financing_price(Decimal("1000.00"), RATE, 365, DAYS)
     d.fund(d.bank, "1000000.00", approve=part_price - Decimal("0.01"))
     _refused(d, d.accept_call(d.offer(certificate_id), "1000.00"), ledger_errors.ERC20InsufficientAllowance)
     assert d.ledger.certificate(certificate_id).child_ids == ()

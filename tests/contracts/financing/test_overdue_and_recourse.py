@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from scf_chain.domain import ledger_errors
-from scf_chain.domain.pricing import discount_price
+from scf_chain.domain.pricing import financing_price
 from scf_chain.domain.types import CertificateStatusCode, Recourse, RecourseClaimStatus
 from tests.contracts.financing.conftest import RATE, Desk
 
@@ -75,7 +75,7 @@ def test_pending_or_retired_certificates_cannot_be_marked_overdue(d: Desk):
 def _sold_with_recourse(d: Desk, *, recourse: bool = True) -> tuple[int, Decimal]:
     """t1 sells a 10,000.00 certificate to the bank; returns its id and price. The certificate then goes overdue."""
     certificate_id = d.issue(d.t1, "10000.00", days=DAYS)
-    _, price = discount_price(Decimal("10000.00"), RATE, 365, DAYS)
+    _, price = financing_price(Decimal("10000.00"), RATE, 365, DAYS)
     d.fund(d.bank, price)
     d.ledger.accept_offer(d.t1, d.offer(certificate_id, recourse=recourse))
     d.travel_to(d.today() + DAYS + 4)

@@ -1,4 +1,4 @@
-"""Python's discount price is the desk's, to the fen, on random terms."""
+"""Python's financing price is the desk's, to the fen, on random terms."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from scf_chain.domain.pricing import (
     RATE_SCALE,
     InvalidTerms,
     discount_interest_minor,
-    discount_price,
+    financing_price,
     from_rate_units,
     to_rate_units,
 )
@@ -38,7 +38,7 @@ def test_python_and_the_desk_price_alike(runtime: Runtime, face: int, rate: int,
             runtime.ledger.quote(from_minor_units(face), from_rate_units(rate), basis, days)
         return
     assert desk.functions.quote(face, rate, basis, days).call() == [interest, face - interest]
-    assert discount_price(from_minor_units(face), from_rate_units(rate), basis, days) == (
+    assert financing_price(from_minor_units(face), from_rate_units(rate), basis, days) == (
         from_minor_units(interest),
         from_minor_units(face - interest),
     )
@@ -62,7 +62,7 @@ def test_an_accepted_offer_pays_the_python_price(d: Desk, face: int, rate: int, 
         result = d.ledger.accept_offer(
             d.t1, d.offer(certificate_id, rate=from_rate_units(rate), day_count=basis), from_minor_units(amount)
         )
-        interest, price = discount_price(from_minor_units(amount), from_rate_units(rate), basis, days)
+        interest, price = financing_price(from_minor_units(amount), from_rate_units(rate), basis, days)
         assert (result.days, result.interest, result.price) == (days, interest, price)
         assert d.balance(d.t1) == price
     finally:
@@ -91,12 +91,12 @@ def test_rates_out_of_range_or_too_precise_are_errors(rate: str):
 )
 def test_other_terms_out_of_range_are_errors(face: str, day_count: int, days: int):
     with pytest.raises(ValueError):
-        discount_price(Decimal(face), Decimal("0.0385"), day_count, days)
+        financing_price(Decimal(face), Decimal("0.0385"), day_count, days)
 
 
 def test_a_worked_example():
     # 1,000,000.00 at 3.85% on 365 for 90 days: 9,493.150684… -> 9,493.15
-    assert discount_price(Decimal("1000000.00"), Decimal("0.0385"), 365, 90) == (
+    assert financing_price(Decimal("1000000.00"), Decimal("0.0385"), 365, 90) == (
         Decimal("9493.15"),
         Decimal("990506.85"),
     )

@@ -10,7 +10,7 @@ import pytest
 
 from scf_chain.domain import ledger_errors
 from scf_chain.domain.offers import offer_digest, offer_struct, sign_offer
-from scf_chain.domain.pricing import discount_price
+from scf_chain.domain.pricing import financing_price
 from scf_chain.domain.types import CertificateStatusCode, MemberRole
 from tests.conftest import new_invoice_number
 from tests.contracts.financing.conftest import RATE, Desk
@@ -18,7 +18,7 @@ from tests.contracts.financing.conftest import RATE, Desk
 
 def test_accepting_an_offer_pays_the_holder_and_hands_over_the_certificate(d: Desk):
     certificate_id = d.issue(d.t1, "100000.00", days=90)
-    interest, price = discount_price(Decimal("100000.00"), RATE, 365, 90)
+    interest, price = financing_price(Decimal("100000.00"), RATE, 365, 90)
     d.fund(d.bank, "200000.00", approve=price)
 
     result = d.ledger.accept_offer(d.t1, d.offer(certificate_id))
@@ -40,7 +40,7 @@ def test_accepting_part_of_a_certificate_splits_off_the_part_sold(d: Desk):
 
     result = d.ledger.accept_offer(d.t1, d.offer(certificate_id, day_count=360), Decimal("400.00"))
 
-    interest, price = discount_price(Decimal("400.00"), RATE, 360, 180)
+    interest, price = financing_price(Decimal("400.00"), RATE, 360, 180)
     assert (result.face_value, result.interest, result.price) == (Decimal("400.00"), interest, price)
     remainder, part = d.ledger.certificate(result.remainder_id), d.ledger.certificate(result.certificate_id)
     assert (remainder.holder, remainder.face_value, remainder.status) == (
@@ -190,7 +190,7 @@ def test_rounding_is_half_up_to_the_fen(d: Desk):
     assert d.ledger.quote("0.06", "0.0925", 365, 365) == (Decimal("0.01"), Decimal("0.05"))
     # exactly half a fen rounds up: 100.00 * 0.00005 * 365 / 365 = 0.005
     assert d.ledger.quote("100.00", "0.00005", 365, 365) == (Decimal("0.01"), Decimal("99.99"))
-    assert discount_price(Decimal("100.00"), Decimal("0.00005"), 365, 365) == (Decimal("0.01"), Decimal("99.99"))
+    assert financing_price(Decimal("100.00"), Decimal("0.00005"), 365, 365) == (Decimal("0.01"), Decimal("99.99"))
 
 
 @pytest.mark.parametrize(
