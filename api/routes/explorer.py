@@ -1,6 +1,6 @@
 """The explorer: a browser page for members, served by the gateway at ``/explorer``.
 
-The page is static (``api/static/explorer``: plain HTML, an ES module and a style
+The page is static (``api/static/explorer``: plain HTML, ES modules and a style
 sheet, no third-party code) and reads the same JSON API as every other client, with
 the member's API key in ``Authorization: Bearer``. The key lives in the tab's
 sessionStorage only. Every explorer response carries a strict Content-Security-Policy:

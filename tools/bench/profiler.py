@@ -52,7 +52,7 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("JSON-RPC client: web3.py and its HTTP stack", _CLIENT),
     ("Ethereum encoding, hashing, signing", (*_ETHEREUM, "hexbytes", "coincurve", "cytoolz", "toolz")),
     ("HTTP server and validation: uvicorn, Starlette, FastAPI, pydantic", _SERVER),
-    ("the indexer (scf_chain.index.indexer, index_store)", ("scf_chain.index.indexer", "scf_chain.index.store")),
+    ("the index (scf_chain.index), and SQL through SQLAlchemy (index and store)", ("scf_chain.index", "sqlalchemy")),
 )
 LOCK_WAIT = ("send", "scf_chain/chain/transactions.py", "waiting for the member's signing lock")
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
