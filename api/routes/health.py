@@ -29,13 +29,13 @@ def readyz(gateway: GatewayDep) -> JSONResponse:
     if not rpc_answers(rpc_url(gateway.settings), timeout=2.0):
         body = Health(status="unavailable", detail="the chain does not answer")
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
-    if not runtime.w3.eth.get_code(runtime.ledger.contract.address):
+    if not runtime.ledger.deployed():
         body = Health(status="unavailable", detail="the ledger is not deployed on this chain")
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
     body = Health(
         status="ready",
-        chain_id=runtime.w3.eth.chain_id,
-        block=runtime.w3.eth.block_number,
+        chain_id=runtime.ledger.chain_id,
+        block=runtime.ledger.head(),
         ledger=runtime.deployment.ledger,
         indexed_block=gateway.index.indexed_block,
     )

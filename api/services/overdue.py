@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
 
-from api.services.payments import check_call
 from scf_chain.domain.errors import ScfError
 from scf_chain.domain.types import CertificateStatus
 from scf_chain.index.indexer import CertificateRecord
@@ -46,7 +45,7 @@ def unsettled(records: list[CertificateRecord]) -> list[CertificateRecord]:
 
 def catch_up(gateway: Gateway) -> int:
     """Waits until the index has every block mined so far, so that what it lists is what the ledger has."""
-    return gateway.wait_indexed(int(gateway.runtime.w3.eth.block_number))
+    return gateway.wait_indexed(gateway.runtime.ledger.head())
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def mark_overdue(gateway: Gateway, signer: LocalAccount, root_id: int, certifica
     indexed_block = catch_up(gateway)
     ids = markable_ids(gateway, root_id, certificate_id)
     size = ledger.max_batch()
-    check_call(ledger, signer.address, ledger.desk.functions.markOverdue(root_id, ids[:size]))
+    ledger.preflight(signer.address, ledger.desk.functions.markOverdue(root_id, ids[:size]))
     batches = [ledger.mark_overdue(signer, root_id, ids[start : start + size]) for start in range(0, len(ids), size)]
     if batches:
         indexed_block = gateway.wait_indexed(batches[-1].block_number)

@@ -18,18 +18,14 @@ import logging
 import threading
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api.gateway import Gateway
 from api.render.problems import Problem
 from api.schemas import CertificateOut
 from api.services.writes import certificate_out
 from scf_chain.client.ledger import LedgerClient
-from scf_chain.domain.ledger_errors import LedgerError
 from scf_chain.domain.types import TxResult
 
 log = logging.getLogger(__name__)
@@ -54,18 +50,6 @@ def certificates_out(gateway: Gateway, ids: Iterable[int]) -> list[CertificateOu
         if record is not None:
             out.append(certificate_out(gateway, record))
     return out
-
-
-def check_call(ledger: LedgerClient, sender: str, call: ContractFunction, *, ignore: Iterable[str] = ()) -> None:
-    """Raises the ledger's error if ``call`` from ``sender`` would revert, unless its code is in ``ignore``."""
-    try:
-        call.call({"from": sender}, block_identifier="pending")
-    except (ContractCustomError, ContractLogicError) as exc:
-        data: Any = exc.data if isinstance(exc.data, str | bytes) else None
-        error = ledger.decode_revert(data)
-        if isinstance(error, LedgerError) and error.code in set(ignore):
-            return
-        raise error from None
 
 
 def require_balance(ledger: LedgerClient, payer: str, needed: Decimal) -> None:

@@ -16,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 from api.gateway import Gateway
 from api.schemas import Payment, SettlementBatch, SettlementOut, SettlementStatusOut
 from api.services import overdue
-from api.services.payments import ALLOWANCE_ERRORS, check_call, member_lock, require_balance, top_up_allowance
+from api.services.payments import ALLOWANCE_ERRORS, member_lock, require_balance, top_up_allowance
 from api.services.writes import Report
 from scf_chain.client.clock import ledger_today
 from scf_chain.client.settlement import IssuanceSettlement, plan_settlement, settle_issuance
@@ -143,7 +143,7 @@ def pay_recourse(gateway: Gateway, seller: LocalAccount, record: CertificateReco
     ledger = gateway.runtime.ledger
     with member_lock(seller.address):
         call = ledger.desk.functions.payRecourseClaim(record.id)
-        check_call(ledger, seller.address, call, ignore=ALLOWANCE_ERRORS)
+        ledger.preflight(seller.address, call, ignore=ALLOWANCE_ERRORS)
         financier = ledger.certificate(record.id).holder or record.last_holder
         require_balance(ledger, seller.address, record.face_value)
         top_up_allowance(ledger, seller, record.face_value)

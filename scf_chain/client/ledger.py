@@ -28,7 +28,7 @@ from web3.types import BlockIdentifier, RPCEndpoint, TxReceipt
 from scf_chain.chain.transactions import TransactionSender
 from scf_chain.client.reverts import RevertDecoder
 from scf_chain.domain.errors import InvalidAmount, ScfError
-from scf_chain.domain.ledger_errors import CertificateNotFound
+from scf_chain.domain.ledger_errors import CertificateNotFound, LedgerError
 from scf_chain.domain.money import from_day, from_minor_units, to_day, to_minor_units, to_positive_minor_units
 from scf_chain.domain.offers import offer_struct, sign_offer
 from scf_chain.domain.pricing import financing_price, to_rate_units
@@ -122,6 +122,26 @@ class LedgerClient:
 
     def decode_revert(self, data: str | bytes | None) -> ScfError:
         return self.decoder(data)
+
+    def preflight(self, sender: str, call: ContractFunction, *, ignore: Iterable[str] = ()) -> None:
+        """Raises the ledger's error if ``call`` from ``sender`` would revert now, unless its code is in ``ignore``."""
+        try:
+            call.call({"from": sender}, block_identifier="pending")
+        except (ContractCustomError, ContractLogicError) as exc:
+            error = self.decoder(exc.data if isinstance(exc.data, str | bytes) else None)
+            if isinstance(error, LedgerError) and error.code in set(ignore):
+                return
+            raise error from None
+
+    # The chain
+
+    def head(self) -> int:
+        """The latest block's number."""
+        return int(self.w3.eth.block_number)
+
+    def deployed(self) -> bool:
+        """Whether the chain holds the ledger's code at its address."""
+        return bool(self.w3.eth.get_code(self.contract.address))
 
     def _transact(self, signer: LocalAccount, call: ContractFunction) -> TxReceipt:
         return self.sender.transact(signer, call)
@@ -404,7 +424,7 @@ class LedgerClient:
         minor = self.token.functions.allowance(to_checksum_address(owner), self.desk.address).call()
         return from_minor_units(minor)
 
-    # Discounting
+    # Financing
 
     @property
     def chain_id(self) -> int:
