@@ -8,7 +8,6 @@ gateway settles them from the receipts, with the result the write would have ans
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,34 +19,15 @@ import pytest
 
 from api.settings import GatewaySettings
 from api.store import GatewayStore
-from scf_chain.chain.keys import anvil_account
-from scf_chain.chain.local import LocalChain, free_port
 from tests.api.conftest import Api, GatewayProcess, maturity_in, new_document_hash, new_invoice_number
+from tests.api.financing_harness import Harness, own_gateway
 
 
 @pytest.fixture
-def own_gateway(tmp_path: Path) -> Iterator[GatewayProcess]:
+def harness(tmp_path: Path) -> Iterator[Harness]:
     """A gateway on a chain of its own: this test stops the chain's mining, which others must not see."""
-    chain = LocalChain(tmp_path / "chain", port=free_port())
-    record = chain.start()
-    env = {
-        **os.environ,
-        "SCF_DATA_DIR": str(tmp_path),
-        "SCF_RPC_URL": record.url,
-        "SCF_DEV_MODE": "true",
-        "SCF_RATE_LIMIT_PER_MINUTE": "100000",
-        "SCF_RATE_LIMIT_BURST": "10000",
-        "SCF_OVERDUE_INTERVAL_S": "0",
-    }
-    process = GatewayProcess(f"http://127.0.0.1:{free_port()}", tmp_path, chain, env)
-    try:
-        process.start()
-        yield process
-    finally:
-        if process.process is not None:
-            process.process.kill()
-            process.process.wait(timeout=20)
-        chain.stop()
+    with own_gateway(tmp_path) as harness:
+        yield harness
 
 
 def _rpc(url: str, method: str, *params: Any) -> Any:
@@ -80,11 +60,10 @@ def _until(predicate: Any, timeout: float = 30.0) -> Any:
     raise AssertionError("timed out")
 
 
-def test_a_restart_settles_operations_from_receipts(own_gateway: GatewayProcess) -> None:
+def test_a_restart_settles_operations_from_receipts(harness: Harness) -> None:
+    own_gateway = harness.gateway
     chain_url = own_gateway.env["SCF_RPC_URL"]
-    store = _store(own_gateway)
-    operator = Api(own_gateway.base_url, store.create_api_key(anvil_account(0).address))
-    store.close()
+    operator = harness.operator
     members = {}
     for role in ("core_enterprise", "supplier"):
         created = operator.post("/v1/members", {"name": f"Restart {role}", "role": role})
