@@ -14,7 +14,7 @@ NPM_LOCK := $(wildcard package-lock.json)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install chromium run test lint gas bench compile clean distclean
+.PHONY: help install chromium run test lint gas bench gauntlet compile clean distclean
 
 help:
 	@echo "make install   set up .venv (Python), node_modules (solc, Anvil, Hardhat, solhint) and Chromium; once"
@@ -23,6 +23,7 @@ help:
 	@echo "make lint      ruff, mypy, solhint, and the compiler's warnings as errors"
 	@echo "make gas       print the gas of every ledger operation beside token baselines"
 	@echo "make bench     every benchmark on a fresh chain and gateway: bench/REPORT.md (QUICK=1: under a minute)"
+	@echo "make gauntlet  fuzzers, invariants, fault tests and the soak at full strength, then their table"
 	@echo "make compile   Hardhat artifacts in artifacts/ (for static analysers)"
 	@echo "make clean     remove build output and caches (keeps .venv, node_modules and the data in .scf)"
 	@echo "make distclean clean, and remove .venv and node_modules too"
@@ -89,6 +90,12 @@ gas: install
 # QUICK=1 writes a small run into bench/quick/ in under a minute.
 bench: install
 	$(BIN)/scf bench $(if $(QUICK),--quick)
+
+# The gauntlet's tests run in make test too, at their quick strength.
+gauntlet: install
+	rm -rf test-artifacts/gauntlet
+	SCF_GAUNTLET=full $(BIN)/pytest -q -m gauntlet -o timeout=3600
+	$(BIN)/python scripts/gauntlet_report.py
 
 compile: install
 	$(NODE_BIN)/hardhat compile
