@@ -28,7 +28,7 @@ from api.routes import (
     provenance,
     settlement,
 )
-from api.services import overdue, recovery
+from api.services import overdue, recovery, rollback
 from api.services.financing import LAPSED_OFFERS_INTERVAL_S, release_lapsed
 from api.settings import GatewaySettings, gateway_settings, get_gateway_settings
 from scf_chain.client import clock
@@ -70,6 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         make_data_dir_private(settings.data_dir)  # before the gateway opens or creates anything in it
         gateway = Gateway(settings)
+        try:
+            rollback.repair(gateway)  # first: blocks the chain lost are filled again before anything else is sent
+        except Exception:
+            log.exception("the journal is checked against the chain later: the chain did not answer")
         gateway.start()
         interrupted = recovery.InterruptedOperations(gateway)
         try:
@@ -78,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.exception("interrupted operations are settled later: the chain did not answer")
         gateway.every(settings.overdue_interval_s, "overdue", overdue.mark_past_grace)
         gateway.every(recovery.SETTLE_INTERVAL_S, "interrupted-operations", interrupted.settle)
+        gateway.every(rollback.CHECK_INTERVAL_S, "chain-rollback", rollback.repair)
         gateway.every(LAPSED_OFFERS_INTERVAL_S, "lapsed-offers", release_lapsed)
         app.state.gateway = gateway
         try:

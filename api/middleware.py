@@ -4,7 +4,8 @@ A POST or PUT with an ``Idempotency-Key`` header is first authenticated and rate
 as every request is, and then recorded under the caller's member. A repeat with the same
 key and body gets the first response again and sends no new transaction; the same key
 with another body gets 409. A request refused before it sent a transaction leaves no
-record, so that the corrected request can use the key. Records live in the gateway's
+record, so that the corrected request can use the key. A ledger write's record names its operation,
+so that after a crash it is settled from the chain (``api.services.recovery``). Records live in the gateway's
 database, so they survive a restart; secrets a response showed (API keys) are not kept.
 """
 
@@ -22,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import CALLER_SCOPE_KEY, SHOWN_ONCE_SCOPE_KEY, authenticate
 from api.gateway import Gateway
 from api.render.problems import PROBLEM_JSON, Problem
-from api.store import watch_signed_transactions
+from api.store import IDEMPOTENCY_SCOPE_KEY, watch_signed_transactions
 
 IDEMPOTENT_METHODS = ("POST", "PUT")
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -114,6 +115,19 @@ class RequestGuard:
                 ),
             )
             return
+        if state == "unconfirmed":
+            await _send_problem(
+                send,
+                Problem(
+                    409,
+                    "idempotency_request_unconfirmed",
+                    "The chain lost the block this request's transaction was in; the gateway is sending it again. "
+                    "Retry shortly for its outcome.",
+                    headers={"Retry-After": "1"},
+                    title=IDEMPOTENCY_TITLE,
+                ),
+            )
+            return
         if state == "in_progress":
             await _send_problem(
                 send,
@@ -146,6 +160,7 @@ class RequestGuard:
         held: list[Message] = []
         secret_fields: set[str] = set()  # filled by routes through api.deps.shown_once
         scope[SHOWN_ONCE_SCOPE_KEY] = secret_fields
+        scope[IDEMPOTENCY_SCOPE_KEY] = (member, key)  # a ledger write names its operation on the record
 
         async def capture(message: Message) -> None:
             # Held back until the record is written, so that a replay can never find it unfinished.

@@ -14,3 +14,5 @@ class OperationStatus(StrEnum):
     MINED = "mined"
     CONFIRMED = "confirmed"
     FAILED = "failed"
+    # It had finished, but the chain lost the block its transactions were in; they are being sent again.
+    UNCONFIRMED = "unconfirmed"

@@ -12,16 +12,25 @@ by what the chain says of the transactions recorded against it:
 - all mined: a write of one transaction is confirmed with what its receipt and the index show;
   a workflow of several (``WORKFLOW_KINDS``) fails ``interrupted_after_sending``, naming what was
   mined: sending it again continues where it stopped.
+
+The idempotency records left in progress are settled with their operations, so that no key is stuck:
+- an operation confirmed: the record keeps the answer the request would have had (its success
+  status and the operation's result);
+- failed with nothing sent (``interrupted``) or part way through a workflow (``interrupted_after_sending``),
+  or no operation at all (the crash came before one was made): the record is released, and the
+  replay runs the request again, which continues a workflow where it stopped;
+- failed otherwise: the record keeps that problem.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi.encoders import jsonable_encoder
 
 from api.gateway import Gateway
-from api.render.problems import Problem
+from api.render.problems import PROBLEM_JSON, Problem
 from api.schemas import WriteResult
 from api.services.writes import WORKFLOW_KINDS, certificate_out
 from api.store import Operation
@@ -31,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # How often pending transactions of interrupted operations are looked at again.
 SETTLE_INTERVAL_S = 2.0
+# Failures after which the request may simply be sent again: released, not kept, by its idempotency record.
+SEND_AGAIN_CODES = frozenset({"interrupted", "interrupted_after_sending"})
 
 
 class InterruptedOperations:
@@ -38,18 +49,49 @@ class InterruptedOperations:
 
     def __init__(self, gateway: Gateway) -> None:
         self._waiting = {operation.id for operation in gateway.store.unfinished_operations()}
-        if self._waiting:
-            log.warning("%d operations were unfinished at start-up; settling them from receipts", len(self._waiting))
+        # Made before the first request of this run: every record in progress now is the previous run's.
+        self._keys = gateway.store.idempotency_keys_in_progress()
+        if self._waiting or self._keys:
+            log.warning(
+                "%d operations and %d idempotency records were unfinished at start-up; settling them from receipts",
+                len(self._waiting),
+                len(self._keys),
+            )
 
     def __len__(self) -> int:
-        return len(self._waiting)
+        return len(self._waiting) + len(self._keys)
 
     def settle(self, gateway: Gateway) -> None:
-        """One pass: settles every waiting operation whose transactions the chain has decided."""
+        """One pass: settles every waiting operation whose transactions the chain has decided, and its records."""
         for operation_id in sorted(self._waiting):
             operation = gateway.store.operation(operation_id)
             if operation is None or operation.status not in ("submitted", "mined") or _settle(gateway, operation):
                 self._waiting.discard(operation_id)
+        self._keys = [record for record in self._keys if not _settle_key(gateway, *record)]
+
+
+def _settle_key(gateway: Gateway, scope: str, key: str, operation_id: str | None, success_status: int | None) -> bool:
+    """Settles one idempotency record left in progress, once its operation is settled; says whether it did."""
+    store = gateway.store
+    operation = store.operation(operation_id) if operation_id is not None else None
+    if operation is None:
+        store.release_idempotency_key(scope, key)
+        return True
+    if operation.status in ("submitted", "mined"):
+        return False
+    if operation.status == "confirmed":
+        body = json.dumps(operation.result).encode()
+        store.complete_idempotency_key(scope, key, success_status or 200, body, "application/json")
+        return True
+    problem = operation.problem or {}
+    if operation.status == "failed" and problem.get("code") not in SEND_AGAIN_CODES:
+        body = json.dumps(problem).encode()
+        store.complete_idempotency_key(scope, key, int(problem.get("status", 500)), body, PROBLEM_JSON)
+        return True
+    if operation.status == "failed":
+        store.release_idempotency_key(scope, key)
+        return True
+    return False  # unconfirmed: settled again by api.services.rollback first
 
 
 def _settle(gateway: Gateway, operation: Operation) -> bool:

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from api.gateway import Caller, Gateway
 from api.render.problems import Problem, from_library_error
 from api.schemas import CertificateOut, CertificateStatus, OperationOut, OperationStatus, WriteResult
-from api.store import SHOWN_ONCE_FIELD, Operation, recording_operation, without_secrets
+from api.store import IDEMPOTENCY_SCOPE_KEY, SHOWN_ONCE_FIELD, Operation, recording_operation, without_secrets
 from scf_chain.domain.errors import ScfError
 from scf_chain.domain.types import Role, TxResult
 from scf_chain.index.indexer import CertificateRecord
@@ -120,6 +120,10 @@ def respond(
     """
     operation = gateway.store.create_operation(caller.address, kind)
     location = f"/v1/operations/{operation.id}"
+    claimed = request.scope.get(IDEMPOTENCY_SCOPE_KEY)
+    if claimed is not None:  # before any transaction: after a crash, the record is settled with the operation
+        member, key = claimed
+        gateway.store.attach_operation(member, key, operation.id, 202 if wants_async(request) else status_code)
 
     def report(partial: BaseModel) -> None:
         gateway.store.update_operation(operation.id, "mined", result=jsonable_encoder(partial))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from api.store.db import Database
 from api.store.documents import Documents, DocumentUpload
-from api.store.idempotency import Idempotency
+from api.store.idempotency import IDEMPOTENCY_SCOPE_KEY, Idempotency
 from api.store.journal import JournalRecords, SqliteJournal, watch_signed_transactions
 from api.store.keys import API_KEY_BYTES, API_KEY_PREFIX, SHOWN_ONCE_FIELD, ApiKeys, hash_api_key, without_secrets
 from api.store.offers import FinancingRequest, Offers, StoredOffer
@@ -22,6 +22,7 @@ from api.store.operations import Operation, Operations, recording_operation
 __all__ = [
     "API_KEY_BYTES",
     "API_KEY_PREFIX",
+    "IDEMPOTENCY_SCOPE_KEY",
     "SHOWN_ONCE_FIELD",
     "DocumentUpload",
     "FinancingRequest",

@@ -1,4 +1,9 @@
-"""Idempotency records: scoped by the member, and never holding a secret a response showed."""
+"""Idempotency records: scoped by the member, and never holding a secret a response showed.
+
+A record of a ledger write names its operation (``attach_operation``), so that after a crash the
+record is settled with what became of the operation's transactions (``api.services.recovery``):
+a key is never left in progress for good.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ import sqlalchemy as sa
 
 from api.store.db import StorePart, UnixTime, metadata
 from api.store.keys import SHOWN_ONCE_FIELD, without_secrets
+from api.store.operations import operations
+
+# Where the request guard leaves (member, key) for the write runner to attach its operation to.
+IDEMPOTENCY_SCOPE_KEY = "scf.idempotency_key"
 
 idempotency = sa.Table(
     "idempotency",
@@ -21,16 +30,23 @@ idempotency = sa.Table(
     sa.Column("response_body", sa.LargeBinary),
     sa.Column("content_type", sa.Text),
     sa.Column("created_at", UnixTime, nullable=False),
+    sa.Column("operation_id", sa.Text),  # the operation of a ledger write
+    sa.Column("success_status", sa.Integer),  # what the write answers when it succeeds (200, 201)
 )
 
 
 _RECORD = sa.and_(idempotency.c.scope == sa.bindparam("of_scope"), idempotency.c.key == sa.bindparam("of_key"))
-_CLAIMED = sa.select(
-    idempotency.c.fingerprint,
-    idempotency.c.response_status,
-    idempotency.c.response_body,
-    idempotency.c.content_type,
-).where(_RECORD)
+_CLAIMED = (
+    sa.select(
+        idempotency.c.fingerprint,
+        idempotency.c.response_status,
+        idempotency.c.response_body,
+        idempotency.c.content_type,
+        operations.c.status.label("operation_status"),
+    )
+    .select_from(idempotency.outerjoin(operations, operations.c.id == idempotency.c.operation_id))
+    .where(_RECORD)
+)
 _COMPLETE = (
     idempotency.update()
     .where(_RECORD)
@@ -41,6 +57,17 @@ _COMPLETE = (
     )
 )
 _RELEASE = idempotency.delete().where(_RECORD)
+_ATTACH = (
+    idempotency.update()
+    .where(_RECORD)
+    .values(operation_id=sa.bindparam("operation"), success_status=sa.bindparam("success"))
+)
+_IN_PROGRESS = sa.select(
+    idempotency.c.scope, idempotency.c.key, idempotency.c.operation_id, idempotency.c.success_status
+).where(idempotency.c.response_status.is_(None))
+_OF_OPERATION = sa.select(idempotency.c.scope, idempotency.c.key).where(
+    idempotency.c.operation_id == sa.bindparam("of_operation")
+)
 _REDACT = idempotency.update().where(_RECORD).values(response_body=sa.bindparam("body"))
 
 
@@ -49,7 +76,8 @@ class Idempotency(StorePart):
         """Claims ``key`` for a new request, or says what became of the first one.
 
         Returns ``("new", None)``, ``("conflict", None)`` for another body under the same key,
-        ``("in_progress", None)``, or ``("done", (status, body, content_type))``.
+        ``("in_progress", None)``, ``("unconfirmed", None)`` while the chain lost the block of the
+        request's transaction and it is being sent again, or ``("done", (status, body, content_type))``.
         """
         with self._db.transaction() as db:
             row = db.execute(_CLAIMED, {"of_scope": scope, "of_key": key}).first()
@@ -63,6 +91,8 @@ class Idempotency(StorePart):
             return "conflict", None
         if row.response_status is None:
             return "in_progress", None
+        if row.operation_status == "unconfirmed":
+            return "unconfirmed", None
         return "done", (row.response_status, bytes(row.response_body), row.content_type)
 
     def complete_idempotency_key(
@@ -74,6 +104,20 @@ class Idempotency(StorePart):
             db.execute(
                 _COMPLETE, {"of_scope": scope, "of_key": key, "status": status, "body": kept, "type": content_type}
             )
+
+    def attach_operation(self, scope: str, key: str, operation_id: str, success_status: int) -> None:
+        """Names the operation that runs the request of ``key``, and the status it answers if it succeeds."""
+        with self._db.transaction() as db:
+            db.execute(
+                _ATTACH, {"of_scope": scope, "of_key": key, "operation": operation_id, "success": success_status}
+            )
+
+    def idempotency_keys_in_progress(self) -> list[tuple[str, str, str | None, int | None]]:
+        """``(scope, key, operation_id, success_status)`` of every record without a response yet."""
+        return [(row.scope, row.key, row.operation_id, row.success_status) for row in self._db.query(_IN_PROGRESS)]
+
+    def idempotency_keys_of(self, operation_id: str) -> list[tuple[str, str]]:
+        return [(row.scope, row.key) for row in self._db.query(_OF_OPERATION, {"of_operation": operation_id})]
 
     def release_idempotency_key(self, scope: str, key: str) -> None:
         with self._db.transaction() as db:

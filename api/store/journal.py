@@ -22,10 +22,14 @@ journal = sa.Table(
     sa.Column("nonce", sa.Integer, nullable=False),
     sa.Column("raw", sa.LargeBinary, nullable=False),
     sa.Column("status", sa.Text, nullable=False),  # signed, mined, reverted
-    sa.Column("block_number", sa.Integer),
+    sa.Column("block_number", sa.Integer),  # where it was last mined; kept while it is sent again
     sa.Column("created_at", UnixTime, nullable=False),
+    sa.Column("block_hash", sa.Text),  # of the block it was mined in, while the chain still holds that block
+    sa.Column("tx_index", sa.Integer),  # its place in that block
     sa.Index("journal_sender", "sender", "status", "nonce"),
+    sa.Index("journal_block", "block_number"),
 )
+_CONFIRMED = journal.c.status.in_(("mined", "reverted"))
 
 
 # A send journalled again (its rebroadcast) starts over as signed, as if it were new.
@@ -42,6 +46,27 @@ _UNCONFIRMED = (
     sa.select(journal.c.sender, journal.c.nonce, journal.c.tx_hash, journal.c.raw)
     .where(journal.c.sender == sa.bindparam("of_sender"), journal.c.status == "signed")
     .order_by(journal.c.nonce)
+)
+_CONFIRMED_BLOCKS = (
+    sa.select(journal.c.block_number, journal.c.block_hash)
+    .distinct()
+    .where(_CONFIRMED, journal.c.block_hash.is_not(None))
+    .order_by(journal.c.block_number)
+)
+_NEWEST_BLOCK = (
+    sa.select(journal.c.block_number, journal.c.block_hash)
+    .where(_CONFIRMED, journal.c.block_hash.is_not(None))
+    .order_by(journal.c.block_number.desc())
+    .limit(1)
+)
+_ABOVE = sa.and_(_CONFIRMED, journal.c.block_number > sa.bindparam("ancestor"))
+_LOST = sa.select(journal.c.tx_hash).where(_ABOVE)
+_UNCONFIRM = journal.update().where(_ABOVE).values(status="signed", block_hash=None)
+# In the order the chain first ran them: those mined by block and place, then the rest as they were signed.
+_TO_SEND_AGAIN = (
+    sa.select(journal.c.sender, journal.c.nonce, journal.c.tx_hash, journal.c.raw)
+    .where(journal.c.status == "signed")
+    .order_by(journal.c.block_number.is_(None), journal.c.block_number, journal.c.tx_index, journal.c.created_at)
 )
 _STATUS = sa.select(journal.c.status, journal.c.block_number).where(journal.c.tx_hash == sa.bindparam("of_hash"))
 
@@ -60,10 +85,51 @@ class JournalRecords(StorePart):
         rows = self._db.query(_UNCONFIRMED, {"of_sender": sender})
         return [SignedSend(row.sender, row.nonce, row.tx_hash, bytes(row.raw)) for row in rows]
 
-    def confirm_send(self, tx_hash: str, block_number: int, success: bool) -> None:
+    def confirm_send(
+        self,
+        tx_hash: str,
+        block_number: int,
+        success: bool,
+        *,
+        block_hash: str | None = None,
+        tx_index: int | None = None,
+    ) -> None:
         status = "mined" if success else "reverted"
         with self._db.transaction() as db:
-            db.execute(_CONFIRM, {"of_hash": tx_hash, "status": status, "block_number": block_number})
+            db.execute(
+                _CONFIRM,
+                {
+                    "of_hash": tx_hash,
+                    "status": status,
+                    "block_number": block_number,
+                    "block_hash": block_hash,
+                    "tx_index": tx_index,
+                },
+            )
+
+    def confirmed_blocks(self) -> list[tuple[int, str]]:
+        """``(number, hash)`` of every block the journal saw one of its transactions mined in, oldest first."""
+        return [(row.block_number, row.block_hash) for row in self._db.query(_CONFIRMED_BLOCKS)]
+
+    def newest_confirmed_block(self) -> tuple[int, str] | None:
+        rows = self._db.query(_NEWEST_BLOCK)
+        return (rows[0].block_number, rows[0].block_hash) if rows else None
+
+    def unconfirm_sends_above(self, ancestor: int) -> list[str]:
+        """Marks every send mined above block ``ancestor`` unconfirmed again; returns their hashes.
+
+        For a chain that lost those blocks: the sends are to be broadcast again, as signed.
+        """
+        with self._db.transaction() as db:
+            lost = [row.tx_hash for row in db.execute(_LOST, {"ancestor": ancestor})]
+            db.execute(_UNCONFIRM, {"ancestor": ancestor})
+        return lost
+
+    def sends_to_replay(self) -> list[SignedSend]:
+        """Every unconfirmed send of every signer, in the order the chain first ran them (see _TO_SEND_AGAIN)."""
+        return [
+            SignedSend(row.sender, row.nonce, row.tx_hash, bytes(row.raw)) for row in self._db.query(_TO_SEND_AGAIN)
+        ]
 
     def senders_with_unconfirmed(self) -> list[str]:
         rows = self._db.query(sa.select(journal.c.sender).distinct().where(journal.c.status == "signed"))
@@ -118,8 +184,16 @@ class SqliteJournal:
     def unconfirmed(self, sender: str) -> list[SignedSend]:
         return self._store.unconfirmed_sends(sender)
 
-    def confirm(self, tx_hash: str, block_number: int, success: bool) -> None:
-        self._store.confirm_send(tx_hash, block_number, success)
+    def confirm(
+        self,
+        tx_hash: str,
+        block_number: int,
+        success: bool,
+        *,
+        block_hash: str | None = None,
+        tx_index: int | None = None,
+    ) -> None:
+        self._store.confirm_send(tx_hash, block_number, success, block_hash=block_hash, tx_index=tx_index)
 
     def senders_with_unconfirmed(self) -> list[str]:
         return self._store.senders_with_unconfirmed()

@@ -17,6 +17,8 @@ from api.store.db import StorePart, UnixTime, metadata
 
 # A previous run may have left these behind: their transactions say how they ended.
 UNFINISHED_STATUSES = ("submitted", "mined")
+# Finished, until the chain lost the block of one of its transactions: sent again, and settled again.
+UNCONFIRMED = "unconfirmed"
 
 operations = sa.Table(
     "operations",
@@ -83,6 +85,19 @@ _UPDATE = operations.update().where(operations.c.id == sa.bindparam("of_id"))
 _SELECT = sa.select(operations).order_by(operations.c.created_at, operations.c.id)
 _BY_ID = _SELECT.where(operations.c.id == sa.bindparam("of_id"))
 _UNFINISHED = _SELECT.where(operations.c.status.in_(UNFINISHED_STATUSES))
+_UNCONFIRMED = _SELECT.where(operations.c.status == UNCONFIRMED)
+_UNCONFIRM = (
+    operations.update()
+    .where(
+        operations.c.status.not_in(UNFINISHED_STATUSES),
+        operations.c.id.in_(
+            sa.select(operation_transactions.c.operation_id).where(
+                operation_transactions.c.tx_hash.in_(sa.bindparam("of_hashes", expanding=True))
+            )
+        ),
+    )
+    .values(status=UNCONFIRMED, updated_at=sa.bindparam("now"))
+)
 _TRANSACTIONS_OF = (
     sa.select(operation_transactions.c.operation_id, operation_transactions.c.tx_hash)
     .where(operation_transactions.c.operation_id.in_(sa.bindparam("of_operations", expanding=True)))
@@ -125,6 +140,19 @@ class Operations(StorePart):
     def unfinished_operations(self) -> list[Operation]:
         """Operations not yet confirmed or failed, oldest first: after a restart, those a previous run left."""
         return self._operations(_UNFINISHED, {})
+
+    def unconfirmed_operations(self) -> list[Operation]:
+        return self._operations(_UNCONFIRMED, {})
+
+    def unconfirm_operations(self, tx_hashes: list[str]) -> int:
+        """Marks the finished operations that sent any of ``tx_hashes`` unconfirmed; returns how many.
+
+        Their result and problem are kept: sending the same transactions again gives the same result.
+        """
+        if not tx_hashes:
+            return 0
+        with self._db.transaction() as db:
+            return db.execute(_UNCONFIRM, {"of_hashes": tx_hashes, "now": self._clock()}).rowcount
 
     def _operations(self, select: sa.Select[Any], params: dict[str, str]) -> list[Operation]:
         with self._db.snapshot() as db:  # the operations and their transactions as of one moment

@@ -82,7 +82,17 @@ class Journal(Protocol):
         """Signed sends of ``sender`` not yet known to be mined, lowest nonce first."""
         ...
 
-    def confirm(self, tx_hash: str, block_number: int, success: bool) -> None: ...
+    def confirm(
+        self,
+        tx_hash: str,
+        block_number: int,
+        success: bool,
+        *,
+        block_hash: str | None = None,
+        tx_index: int | None = None,
+    ) -> None:
+        """Records the transaction mined in block ``block_number`` (``block_hash``), at ``tx_index`` in it."""
+        ...
 
 
 class TransactionSender:
@@ -163,8 +173,7 @@ class TransactionSender:
             )
         except TimeExhausted as exc:
             raise TransactionFailed(f"transaction {tx_hash} was not mined within {self.receipt_timeout:.0f}s") from exc
-        if self.journal is not None:
-            self.journal.confirm(tx_hash, receipt["blockNumber"], receipt["status"] == 1)
+        self._journal_receipt(tx_hash, receipt)
         if receipt["status"] != 1:
             raise self._revert_reason(tx_hash, receipt, call, sender)
         return receipt
@@ -180,9 +189,44 @@ class TransactionSender:
                 return TxOutcome(tx_hash, TxState.UNKNOWN)
             return TxOutcome(tx_hash, TxState.PENDING)
         success = receipt["status"] == 1
-        if self.journal is not None:
-            self.journal.confirm(tx_hash, receipt["blockNumber"], success)
+        self._journal_receipt(tx_hash, receipt)
         return TxOutcome(tx_hash, TxState.MINED if success else TxState.REVERTED, receipt["blockNumber"])
+
+    def _journal_receipt(self, tx_hash: str, receipt: TxReceipt) -> None:
+        if self.journal is not None:
+            self.journal.confirm(
+                tx_hash,
+                receipt["blockNumber"],
+                receipt["status"] == 1,
+                block_hash="0x" + bytes(receipt["blockHash"]).hex(),
+                tx_index=receipt["transactionIndex"],
+            )
+
+    def replay(self, sends: list[SignedSend]) -> int:
+        """Broadcasts ``sends`` again in the order given, each once the one before is mined; returns how many.
+
+        For a chain that lost blocks: the same signed bytes, in the order the chain first ran them, so
+        that what the ledger numbers in order (certificate ids) comes out the same. A send whose nonce
+        the chain has already used is skipped; one that is refused or not mined in time ends the replay.
+        """
+        sent = 0
+        self.forget_nonces()
+        for send in sends:
+            with self._lock_for(send.sender):
+                if send.nonce < self.w3.eth.get_transaction_count(to_checksum_address(send.sender), "pending"):
+                    continue
+                try:
+                    self.w3.eth.send_raw_transaction(send.raw)
+                    receipt = self.w3.eth.wait_for_transaction_receipt(
+                        HexBytes(send.tx_hash), timeout=self.receipt_timeout, poll_latency=0.01
+                    )
+                except (Web3RPCError, TimeExhausted) as exc:
+                    log.warning("journalled transaction %s was not sent again: %s", send.tx_hash, exc)
+                    break
+                sent += 1
+                self._journal_receipt(send.tx_hash, receipt)  # a revert is its operation's to report
+        self.forget_nonces()
+        return sent
 
     def resume(self, address: str) -> int:
         """Rebroadcasts journalled sends of ``address`` the chain has not seen; returns how many."""

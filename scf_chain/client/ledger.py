@@ -21,7 +21,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, RPCEndpoint, TxReceipt
 
@@ -138,6 +138,14 @@ class LedgerClient:
     def head(self) -> int:
         """The latest block's number."""
         return int(self.w3.eth.block_number)
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash of block ``number`` as the chain has it now; None past its head."""
+        try:
+            block = self.w3.eth.get_block(number)
+        except BlockNotFound:
+            return None
+        return "0x" + bytes(block["hash"]).hex()
 
     def deployed(self) -> bool:
         """Whether the chain holds the ledger's code at its address."""
