@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import CALLER_SCOPE_KEY, SHOWN_ONCE_SCOPE_KEY, authenticate
 from api.gateway import Gateway
 from api.render.problems import PROBLEM_JSON, Problem
+from api.services.writes import OPERATION_HEADER
 from api.store import IDEMPOTENCY_SCOPE_KEY, watch_signed_transactions
 
 IDEMPOTENT_METHODS = ("POST", "PUT")
@@ -141,18 +142,18 @@ class RequestGuard:
             )
             return
         if state == "done":
-            status, content, content_type = stored
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [
-                        (b"content-type", content_type.encode()),
-                        (b"content-length", str(len(content)).encode()),
-                        (b"idempotent-replayed", b"true"),
-                    ],
-                }
-            )
+            status, content, content_type, operation_id = stored
+            headers = [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(content)).encode()),
+                (b"idempotent-replayed", b"true"),
+            ]
+            if operation_id is not None:  # as the first answer named it
+                location = f"/v1/operations/{operation_id}".encode()
+                headers.append((OPERATION_HEADER.lower().encode(), location))
+                if status == 202:
+                    headers.append((b"location", location))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": content})
             return
 

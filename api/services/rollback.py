@@ -12,7 +12,11 @@ its transactions mined in are gone. Then:
    The ledger numbers certificates in order, so the same transactions in the same order give the
    same ids, and every answer given before stays true;
 4. each unconfirmed operation is settled again from its receipts: confirmed as before when all its
-   transactions are mined, failed (and its idempotency record with it) if one now reverts.
+   transactions are mined; failed if one now reverts, and then its idempotency record answers that
+   failure and an issuance's invoice number is forgotten (its id may go to another issuance).
+
+Offers, financing requests and document uploads name certificates by id and are kept as they are:
+the replay gives the ids back.
 
 It runs before the gateway serves, and then every few seconds.
 """
@@ -94,6 +98,10 @@ def _settle_again(gateway: Gateway, operation: Operation) -> None:
         "Read the ledger before you try again.",
     )
     gateway.store.update_operation(operation.id, "failed", result=operation.result, problem=problem.body())
+    if operation.kind == "issue" and isinstance(operation.result, dict):
+        # Its id may go to another issuance now: the invoice number noted for it is not that one's.
+        for certificate in operation.result.get("certificates", []):
+            gateway.store.forget_invoice_number(certificate["root_id"])
     # A replay of the request must tell the same: its recorded success is no longer true.
     body = json.dumps(problem.body()).encode()
     for scope, key in gateway.store.idempotency_keys_of(operation.id):

@@ -52,6 +52,11 @@ class Documents(StorePart):
                 )
             )
 
+    def forget_invoice_number(self, root_id: int) -> None:
+        """For an issuance that did not happen after all (its block was lost, and sent again it failed)."""
+        with self._db.transaction() as db:
+            db.execute(issuance_notes.delete().where(issuance_notes.c.root_id == root_id))
+
     def invoice_number(self, root_id: int) -> str | None:
         rows = self._db.query(sa.select(issuance_notes.c.invoice_number).where(issuance_notes.c.root_id == root_id))
         return rows[0].invoice_number if rows else None

@@ -42,6 +42,7 @@ _CLAIMED = (
         idempotency.c.response_status,
         idempotency.c.response_body,
         idempotency.c.content_type,
+        idempotency.c.operation_id,
         operations.c.status.label("operation_status"),
     )
     .select_from(idempotency.outerjoin(operations, operations.c.id == idempotency.c.operation_id))
@@ -77,7 +78,7 @@ class Idempotency(StorePart):
 
         Returns ``("new", None)``, ``("conflict", None)`` for another body under the same key,
         ``("in_progress", None)``, ``("unconfirmed", None)`` while the chain lost the block of the
-        request's transaction and it is being sent again, or ``("done", (status, body, content_type))``.
+        request's transaction and it is being sent again, or ``("done", (status, body, content_type, operation_id))``.
         """
         with self._db.transaction() as db:
             row = db.execute(_CLAIMED, {"of_scope": scope, "of_key": key}).first()
@@ -93,7 +94,7 @@ class Idempotency(StorePart):
             return "in_progress", None
         if row.operation_status == "unconfirmed":
             return "unconfirmed", None
-        return "done", (row.response_status, bytes(row.response_body), row.content_type)
+        return "done", (row.response_status, bytes(row.response_body), row.content_type, row.operation_id)
 
     def complete_idempotency_key(
         self, scope: str, key: str, status: int, body: bytes, content_type: str, *, secret_fields: Iterable[str] = ()

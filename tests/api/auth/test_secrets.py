@@ -94,8 +94,8 @@ def test_keys_an_older_gateway_left_in_its_replay_records_are_removed(tmp_path):
     try:
         assert _files_holding(tmp_path, raw_key) == []
         assert store.claim_idempotency_key("old-scope", "rotate-1", "f")[0] == "done"
-        _, (status, body, _) = store.claim_idempotency_key("old-scope", "rotate-1", "f")
-        assert status == 201 and json.loads(body)["api_key"] is None
+        _, (status, body, _, operation_id) = store.claim_idempotency_key("old-scope", "rotate-1", "f")
+        assert status == 201 and json.loads(body)["api_key"] is None and operation_id is None
         assert json.loads(body)["member"] == "0x" + "ab" * 20
     finally:
         store.close()

@@ -78,8 +78,8 @@ def test_a_database_of_the_previous_main_is_upgraded_with_every_row_kept(previou
 
         assert store.member_for_key(FIXTURE_API_KEY) == MEMBER
         assert store.members_with_api_keys() == {MEMBER}
-        status, (code, body, content_type) = store.claim_idempotency_key(f"member:{MEMBER}", "issue-1", "fingerprint-1")
-        assert (status, code, body, content_type) == ("done", 201, b'{"certificate_id": 1}', "application/json")
+        status, stored = store.claim_idempotency_key(f"member:{MEMBER}", "issue-1", "fingerprint-1")
+        assert (status, stored) == ("done", (201, b'{"certificate_id": 1}', "application/json", None))
 
         operation = store.operation(FIXTURE_OPERATION)
         assert operation is not None

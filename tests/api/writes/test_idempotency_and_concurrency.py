@@ -41,6 +41,8 @@ def test_replay_returns_the_first_response_and_sends_nothing(issued):
     assert replay.status_code == 201
     assert replay.json() == first.json()
     assert replay.headers["idempotent-replayed"] == "true"
+    # It names the same operation as the first answer.
+    assert replay.headers["operation-location"] == first.headers["operation-location"]
     assert core.api.get(f"/v1/credit-lines/{core.address}").json()["outstanding"] == "1000100.00"
 
 
