@@ -39,6 +39,7 @@ from scf_chain.runtime import open_runtime
 from scf_chain.settings import Settings
 from tests import gauntlet
 from tests.api.conftest import PROJECT_ROOT, Api, maturity_in, new_document_hash, new_invoice_number
+from tests.api.financing_harness import own_gateway
 
 pytestmark = pytest.mark.gauntlet
 
@@ -227,3 +228,38 @@ def test_writes_answered_before_the_chain_lost_its_last_blocks_are_on_the_ledger
             "ids changed": 0,
         },
     )
+
+
+def test_a_running_gateway_sends_again_what_a_chain_rolled_back(tmp_path: Path) -> None:
+    """The chain goes back under a serving gateway (a reverted snapshot stands in for a reorganisation):
+    the gateway notices within seconds and sends the lost transactions again, with the same ids."""
+    with own_gateway(tmp_path) as harness:
+        core, supplier = harness.core(), harness.onboard("supplier")
+        snapshot = harness.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        issued = {}
+        for _ in range(3):
+            body = {
+                "to": supplier.address,
+                "amount": "700.00",
+                "maturity_date": maturity_in(),
+                "document_hash": new_document_hash(),
+                "invoice_number": new_invoice_number(),
+            }
+            response = core.api.post("/v1/certificates", body)
+            assert response.status_code == 201, response.text
+            certificate_id = response.json()["certificates"][0]["id"]
+            assert supplier.api.post(f"/v1/certificates/{certificate_id}/accept").status_code == 200
+            issued[certificate_id] = body["document_hash"]
+        head = harness.w3.eth.block_number
+        reverted = harness.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        assert reverted["result"] is True and harness.w3.eth.block_number < head
+
+        deadline = time.monotonic() + 30
+        while harness.w3.eth.block_number < head and time.monotonic() < deadline:
+            time.sleep(0.2)
+        runtime = open_runtime(Settings(data_dir=tmp_path, rpc_url=harness.gateway.env["SCF_RPC_URL"]))
+        for certificate_id, document_hash in issued.items():
+            assert runtime.ledger.issuance_of(document_hash) == certificate_id
+            assert runtime.ledger.certificate(certificate_id).status == CertificateStatusCode.ACTIVE
+            read = supplier.api.get(f"/v1/certificates/{certificate_id}")
+            assert read.status_code == 200 and read.json()["status"] == "active", read.text
