@@ -20,7 +20,7 @@ help:
 	@echo "make install   set up .venv (Python), node_modules (solc, Anvil, Hardhat, solhint) and Chromium; once"
 	@echo "make run       start the local chain, deploy, seed the demo and serve (NO_SEED=1 to skip the demo)"
 	@echo "make test      lint, then run the test suite"
-	@echo "make lint      ruff, mypy, solhint, and the compiler's warnings as errors"
+	@echo "make lint      ruff, mypy, solhint, Slither (high or medium fails), and the compiler's warnings as errors"
 	@echo "make gas       print the gas of every ledger operation beside token baselines"
 	@echo "make bench     every benchmark on a fresh chain and gateway: bench/REPORT.md (QUICK=1: under a minute)"
 	@echo "make gauntlet  fuzzers, invariants, fault tests and the soak at full strength, then their table"
@@ -73,6 +73,7 @@ LINT_CHECKS := \
 	"$(BIN)/mypy --follow-imports=silent scripts" \
 	"$(NODE_BIN)/solhint --disc --noPoster --max-warnings 0 'contracts/**/*.sol'" \
 	"$(BIN)/python scripts/check_contracts.py" \
+	"$(BIN)/python scripts/slither.py" \
 	"$(BIN)/lint-imports"
 
 lint: install

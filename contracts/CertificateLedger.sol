@@ -304,6 +304,7 @@ contract CertificateLedger is ERC721, CreditLines {
         firstChildId = _nextId;
 
         uint256[] memory amounts = new uint256[](count);
+        // slither-disable-next-line uninitialized-local (zero is the intended start, as for every Solidity local)
         uint256 sum;
         for (uint256 i = 0; i < count; ++i) {
             uint256 amount = parts[i].amount;
@@ -422,6 +423,7 @@ contract CertificateLedger is ERC721, CreditLines {
         uint256 count = ids.length;
         holders = new address[](count);
         amounts = new uint256[](count);
+        // slither-disable-next-line uninitialized-local (zero is the intended start, as for every Solidity local)
         uint256 total;
         for (uint256 i = 0; i < count; ++i) {
             (address holder, uint256 amount) = _settle(ids[i], rootId);
@@ -587,6 +589,7 @@ contract CertificateLedger is ERC721, CreditLines {
     /// @notice The ids from the parent of certificate `id` up to its root, nearest first.
     function ancestry(uint256 id) external view returns (uint256[] memory ids) {
         Certificate memory cert = _requireExists(id);
+        // slither-disable-next-line uninitialized-local (zero is the intended start, as for every Solidity local)
         uint256 depth;
         for (uint256 cursor = cert.parentId; cursor != 0; cursor = _certificates[cursor].parentId) ++depth;
         ids = new uint256[](depth);
@@ -680,6 +683,7 @@ contract CertificateLedger is ERC721, CreditLines {
         _requireNotPaused();
         Certificate storage cert = _certificates[tokenId];
         from = _ownerOf(tokenId);
+        // slither-disable-next-line uninitialized-local (stays zero for a burn, which has no receiver)
         uint32 toIndex;
         if (to != address(0)) {
             toIndex = _requireEligibleHolder(to).index;

@@ -231,6 +231,7 @@ contract SettlementDesk is EIP712, ILedgerErrors {
      */
     function settle(uint256 rootId, uint256[] calldata ids) external returns (uint256 total) {
         _requireBatch(ids.length);
+        // slither-disable-next-line unused-return (the obligor is the caller: the ledger reverts otherwise)
         (, address[] memory holders, uint256[] memory amounts) = _ledger.settle(msg.sender, rootId, ids, false);
         for (uint256 i = 0; i < amounts.length; ++i) {
             uint256 amount = amounts[i];
@@ -253,6 +254,7 @@ contract SettlementDesk is EIP712, ILedgerErrors {
     function present(uint256 id) external returns (uint256 amount) {
         uint256[] memory ids = new uint256[](1);
         ids[0] = id;
+        // slither-disable-next-line unused-return (every holder is the caller: presented, the ledger reverts otherwise)
         (address obligor, , uint256[] memory amounts) = _ledger.settle(
             msg.sender,
             _ledger.certificate(id).rootId,
@@ -421,6 +423,7 @@ contract SettlementDesk is EIP712, ILedgerErrors {
             daysToMaturity,
             offer.recourse
         );
+        // slither-disable-next-line arbitrary-send-erc20 (the financier signed the offer for it, checked in _useOffer)
         _token.safeTransferFrom(offer.financier, msg.sender, price);
     }
 
