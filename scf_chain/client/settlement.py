@@ -93,9 +93,17 @@ def settle_issuance(
     plan: SettlementPlan,
     *,
     on_batch: Callable[[IssuanceSettlement], None] | None = None,
+    standing_allowance: Decimal | None = None,
+    on_approval: Callable[[Decimal], None] | None = None,
 ) -> IssuanceSettlement:
     """Pays what ``plan`` says, from ``obligor``, in batches of the desk's size; after each batch ``on_batch``
     is given the settlement so far.
+
+    The desk is approved up to ``standing_allowance`` (what the obligor keeps allowed for presentment; by
+    default its allowance now) plus the plan's total. A settlement that continues an interrupted one gives
+    the standing allowance the first run had: the allowance now still holds what that run approved and did
+    not spend, which must not be approved twice. ``on_approval`` is given the standing allowance before the
+    approval is sent, for keeping it until the settlement is done.
 
     Raises the ledger's error (not yet matured, not the obligor...) or ``ERC20InsufficientBalance``
     before any transaction is sent.
@@ -113,7 +121,13 @@ def settle_issuance(
                 f"and settling issuance {plan.root_id} needs {format_amount(needed)}; deposit more first",
                 {"sender": obligor.address, "balance": held, "needed": needed},
             )
-        approval = ledger.approve_desk(obligor, ledger.allowance(obligor.address) + plan.total)
+        allowance = ledger.allowance(obligor.address)
+        standing = allowance if standing_allowance is None else standing_allowance
+        if on_approval is not None:
+            on_approval(standing)
+        # Only ever raised: an allowance above the target was given by someone else, and is theirs to lower.
+        if allowance < standing + plan.total:
+            approval = ledger.approve_desk(obligor, standing + plan.total)
     batches: list[SettlementResult] = []
     for start in range(0, len(ids), size):
         result = ledger.settle(obligor, plan.root_id, ids[start : start + size])
