@@ -9,6 +9,9 @@ FastAPI's defaults are reshaped here, in one place:
   FastAPI's ``HTTPValidationError``, which the gateway never sends, is not published;
 - the headers the request guard and writes honour are declared: ``Idempotency-Key`` on
   every POST and PUT, ``Prefer`` on every operation that can answer 202;
+- every success response links to the operations that take an id it carries (a certificate's
+  id to ``get_certificate``, ``accept_certificate``, ...; an operation's id to ``get_operation``),
+  so that clients and stateful fuzzers can follow one answer to the next request;
 - the document is built again on each new ledger day, so that the dates in its examples
   (maturities, offer expiries) are valid on the day it is read.
 """
@@ -57,6 +60,21 @@ PREFER = {
 }
 
 
+# Which objects carry the id a path parameter names, besides a field of the parameter's own name anywhere in a
+# response (a financing request's certificate_id, a settlement's root_id): the ``id`` of these schemas, and for
+# member addresses the fields that name a member.
+ID_OF = {
+    "certificate_id": ("CertificateOut", "ObligationItem", "ProvenanceNode"),
+    "request_id": ("FinancingRequestOut",),
+    "offer_id": ("OfferOut",),
+    "operation_id": ("OperationOut",),
+}
+MEMBER_FIELDS = {"address": ("address", "member"), "obligor": ("obligor",)}
+# How deep into a response to look for ids: far enough for a page's items and a result's certificates, not into
+# the provenance tree's recursion.
+_LINK_DEPTH = 4
+
+
 def operation_id(route: APIRoute) -> str:
     """The route function's name: short, and stable while the function keeps its name."""
     return route.name
@@ -92,6 +110,7 @@ def reshape(document: dict[str, Any], routes: dict[str, APIRoute]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _UNUSED_COMPONENTS:
         schemas.pop(name, None)
+    link_operations(document)
     _, definitions = models_json_schema([(Problem, "serialization")], ref_template="#/components/schemas/{model}")
     for name, schema in definitions.get("$defs", {}).items():
         schemas.setdefault(name, schema)
@@ -153,3 +172,73 @@ def _declare_headers(operation: dict[str, Any], method: str) -> None:
         parameters.append(PREFER)
     if not parameters:
         del operation["parameters"]
+
+
+def link_operations(document: dict[str, Any]) -> None:
+    """Adds OpenAPI ``links`` from each success response to every operation whose path parameters it carries.
+
+    One link per target operation and response, from the shallowest field that carries each parameter
+    (``$response.body#/certificates/0/id`` for a write, ``#/items/0/id`` for a page).
+    """
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    targets = []
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            names = [p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"]
+            if names:
+                targets.append((operation["operationId"], names))
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if not status.startswith("2") or schema is None:
+                    continue
+                carried = _carried_parameters(schemas, schema)
+                links = {
+                    target: {
+                        "operationId": target,
+                        "parameters": {name: f"$response.body#{carried[name]}" for name in names},
+                    }
+                    for target, names in targets
+                    if all(name in carried for name in names)
+                }
+                if links:
+                    response["links"] = links
+
+
+def _carried_parameters(schemas: dict[str, Any], schema: dict[str, Any]) -> dict[str, str]:
+    """The JSON pointer, within a response of ``schema``, of the shallowest field carrying each path parameter."""
+    carried: dict[str, str] = {}
+    # Breadth first, so that the first pointer found for a parameter is the shallowest.
+    queue: list[tuple[dict[str, Any], str, str | None, int]] = [(schema, "", None, 0)]
+    while queue:
+        node, pointer, component, depth = queue.pop(0)
+        if "$ref" in node:
+            name = node["$ref"].rsplit("/", 1)[1]
+            queue.append((schemas.get(name, {}), pointer, name, depth))
+            continue
+        options = [option for option in node.get("anyOf", []) if option.get("type") != "null"]
+        if len(options) == 1:  # an optional field; a union (an operation's result) says nothing until it is read
+            queue.append((options[0], pointer, None, depth))
+        if node.get("type") == "array" and "items" in node and depth < _LINK_DEPTH:
+            queue.append((node["items"], f"{pointer}/0", None, depth + 1))
+        for field, value in node.get("properties", {}).items():
+            for parameter in _parameters_carried_by(component, field, value):
+                carried.setdefault(parameter, f"{pointer}/{field}")
+            if depth < _LINK_DEPTH:
+                queue.append((value, f"{pointer}/{field}", None, depth + 1))
+    return carried
+
+
+def _parameters_carried_by(component: str | None, field: str, schema: dict[str, Any]) -> Iterator[str]:
+    kinds = {option.get("type") for option in schema.get("anyOf", [schema])} - {"null"}
+    if kinds not in ({"integer"}, {"string"}):
+        return  # an object or an array holds ids deeper down
+    if field == "id":
+        yield from (parameter for parameter, owners in ID_OF.items() if component in owners)
+        return
+    if field in ID_OF:
+        yield field
+    yield from (parameter for parameter, fields in MEMBER_FIELDS.items() if field in fields)
+    if field in ("root_id", "document_hash"):
+        yield field

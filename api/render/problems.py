@@ -8,6 +8,7 @@ with internals: an unexpected error is logged and answered with a plain sentence
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -197,6 +198,41 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     )
 
 
+def allowed_methods(request: Request, routed: str = "") -> list[str]:
+    """The methods answered at the request's path: those the published document names for it, or for a page
+    outside the document ``routed``, the ``Allow`` of the route that matched."""
+    # Starlette's own Allow names only the first route that matched the path, and GET /v1/members and
+    # POST /v1/members are two routes.
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    path = request.url.path
+    if path in paths:
+        # As OpenAPI reads paths, a concrete one comes before the templates it also fits:
+        # /v1/documents/verify is not a /v1/documents/{document_hash}.
+        methods = {method.upper() for method in paths[path]}
+    else:
+        methods = {
+            method.upper()
+            for template, operations in paths.items()
+            if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path)
+            for method in operations
+        }
+    if not methods:
+        methods = {method.strip() for method in routed.split(",") if method.strip()}
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
+    return sorted(methods)
+
+
+def method_not_allowed(request: Request, routed: str = "") -> Problem:
+    allowed = ", ".join(allowed_methods(request, routed))
+    return Problem(
+        405,
+        "method_not_allowed",
+        f"{request.method} is not allowed on {request.url.path}; it answers {allowed}.",
+        headers={"Allow": allowed},
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -211,7 +247,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         return from_library_error(exc).response()
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # FastAPI answers 400 for a JSON body that fails to decode other than as a JSONDecodeError; that is
         # malformed JSON too.
         if isinstance(exc.__cause__, UnicodeDecodeError):  # not text
@@ -224,9 +260,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         if isinstance(form_error, MultiPartException):  # an upload whose form cannot be read
             detail = f"The request body is not a readable multipart form: {form_error.message}"
             return Problem(422, "invalid_form", _sentence(detail)).response()
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if exc.status_code == 405:
+            return method_not_allowed(request, (exc.headers or {}).get("Allow", "")).response()
+        code = {404: "not_found"}.get(exc.status_code, "http_error")
         detail = "No such resource." if exc.status_code == 404 else str(exc.detail)
-        return Problem(exc.status_code, code, _sentence(detail)).response()
+        return Problem(exc.status_code, code, _sentence(detail), headers=dict(exc.headers or {})).response()
 
     @app.exception_handler(RequestException)
     async def _chain_down(_: Request, exc: RequestException) -> JSONResponse:

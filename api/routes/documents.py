@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, Form, Path
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.deps import CurrentCaller, GatewayDep, requested_lookup, visible_provenance
 from api.gateway import Caller, Gateway
-from api.render.problems import Problem, not_found
+from api.render.problems import Problem, method_not_allowed, not_found
 from api.render.responses import problem_responses
 from api.schemas import DocumentCheck, DocumentCheckForm, DocumentOut, DocumentUploadForm
 from api.services.documents import (
@@ -127,6 +127,13 @@ def _may_download(gateway: Gateway, caller: Caller, hash_: str) -> bool:
     except Problem:
         return False
     return True
+
+
+@router.api_route("/verify", methods=["GET", "HEAD"], include_in_schema=False, response_model=None)
+def verify_takes_a_post(request: Request) -> NoReturn:
+    """405: /verify also fits /{document_hash}, and OpenAPI reads a concrete path before a template, so
+    GET /v1/documents/verify is not a download of a document named "verify" (which answered 422)."""
+    raise method_not_allowed(request)
 
 
 @router.get(
