@@ -2,24 +2,30 @@
 
 It acts as the operator and as one member of each role that has operations of its own, each
 for a bounded time, and checks every response: no 5xx, a status and a content type that the
-OpenAPI documents for the operation, and a body that matches the schema documented for them.
+OpenAPI documents for the operation, a body that matches the schema documented for them, and
+405 with an Allow header for a method no operation takes. Each role runs twice: the examples,
+coverage and fuzzing phases, then the stateful phase alone, which follows the document's links
+from one answer to the next request (an issued certificate's id to its accept, split and
+transfer), so that it reaches ids that exist.
 The gateway is its own (the fuzzer freezes members, rotates keys and moves money at random, which would upset the other
 tests), with rate limits raised so that the fuzzer is never throttled. The ledger is seeded
 with certificates, a financing request and an offer, so that ids the fuzzer reads lead on
 to operations that do something.
 
-SCF_FUZZ_SECONDS sets each role's time (default 35 s, about two and a half minutes in all);
-SCF_FUZZ_SEED another seed.
+Its time comes from tests.gauntlet.strength; SCF_FUZZ_SEED sets another seed.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,11 +36,26 @@ from api.settings import GatewaySettings
 from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
+from tests import gauntlet
 from tests.api.conftest import PROJECT_ROOT, GatewayProcess, maturity_in, new_document_hash, new_invoice_number
 
-SECONDS_PER_ROLE = int(os.environ.get("SCF_FUZZ_SECONDS", "35"))
+pytestmark = pytest.mark.gauntlet
+
+# Seconds per role: the examples, coverage and fuzzing phases, then the stateful phase. Quick, the four roles
+# take about two and a quarter minutes in all, with schemathesis's start-up; at full strength about five each.
+FUZZ_SECONDS = gauntlet.strength(14, 150)
+STATEFUL_SECONDS = gauntlet.strength(12, 120)
 SEED = os.environ.get("SCF_FUZZ_SEED", "20261202")
-CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"
+CHECKS = ",".join(
+    (
+        "not_a_server_error",
+        "response_schema_conformance",
+        "status_code_conformance",
+        "content_type_conformance",
+        "unsupported_method",  # 405 for a method the path does not take
+        "allow_header_conformance",  # and its Allow names the methods it does
+    )
+)
 # The operator last: it freezes members and rotates their keys at random, which would leave the others
 # nothing to try but 401s.
 ROLES = ("core_enterprise", "supplier", "financier", "operator")
@@ -193,7 +214,23 @@ def test_no_edge_value_of_any_parameter_or_field_gives_a_5xx(fuzzed):
     assert server_errors == [], "\n".join(server_errors)
 
 
-def _fuzz(base_url: str, key: str, report: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
+@dataclass
+class FuzzRun:
+    """What one schemathesis run did, from its JSON report, its NDJSON events and its summary."""
+
+    report: dict
+    statuses: Counter[int] = field(default_factory=Counter)
+    requests: int = 0
+    linked_requests: int = 0  # requests whose parameters a link took from an earlier answer
+    links_followed: set[str] = field(default_factory=set)  # links whose target answered 2xx
+    links_covered: int = 0  # as schemathesis counts them, whatever the target answered
+    server_errors: list[str] = field(default_factory=list)
+
+
+def _fuzz(
+    base_url: str, key: str, phases: str, seconds: int, reports: Path
+) -> tuple[subprocess.CompletedProcess[str], FuzzRun]:
+    report, events = reports.with_suffix(".json"), reports.with_suffix(".ndjson")
     command = [
         sys.executable,
         "-m",
@@ -204,8 +241,10 @@ def _fuzz(base_url: str, key: str, report: Path) -> tuple[subprocess.CompletedPr
         f"Authorization: Bearer {key}",
         "--checks",
         CHECKS,
+        "--phases",
+        phases,
         "--max-time",
-        str(SECONDS_PER_ROLE),
+        str(seconds),
         "--max-examples",
         "25",
         "--workers",
@@ -217,19 +256,55 @@ def _fuzz(base_url: str, key: str, report: Path) -> tuple[subprocess.CompletedPr
         "--generation-database",
         "none",  # nothing written into the project; each run on its own seed
         "--report",
-        "json",
+        "json,ndjson",
         "--report-json-path",
         str(report),
+        "--report-ndjson-path",
+        str(events),
     ]
     result = subprocess.run(
         command,
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=SECONDS_PER_ROLE + 240,
-        env={**os.environ, "NO_COLOR": "1"},
+        timeout=seconds + 240,
+        env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": "tests.api.docs.fuzz_hooks"},
     )
-    return result, json.loads(report.read_text()) if report.exists() else {}
+    run = FuzzRun(json.loads(report.read_text()) if report.exists() else {})
+    covered = re.findall(r"API Links:\s+(\d+) covered", result.stdout)
+    run.links_covered = max((int(count) for count in covered), default=0)
+    if events.exists():
+        _read_events(events, run)
+    return result, run
+
+
+def _read_events(events: Path, run: FuzzRun) -> None:
+    # A scenario is reported as it goes and again when it ends: each case once, by its id.
+    cases: dict[str, tuple[dict, dict | None]] = {}
+    with events.open() as lines:
+        for line in lines:
+            if '"ScenarioFinished"' not in line:
+                continue
+            recorder = json.loads(line)["ScenarioFinished"]["recorder"]
+            for case_id, case in recorder.get("cases", {}).items():
+                cases[case_id] = (case, recorder.get("interactions", {}).get(case_id))
+    for case, interaction in cases.values():
+        response = (interaction or {}).get("response")
+        if response is None:
+            continue
+        status = response["status_code"]
+        run.requests += 1
+        run.statuses[status] += 1
+        if status >= 500:
+            content = base64.b64decode(response.get("content", {}).get("$base64", "")).decode(errors="replace")
+            run.server_errors.append(
+                f"{interaction['request']['method']} {interaction['request']['uri']} -> {status}: {content[:300]}"
+            )
+        transition = case.get("transition")
+        if case.get("is_transition_applied") and transition:
+            run.linked_requests += 1
+            if status < 300:
+                run.links_followed.add(transition["id"])
 
 
 def _failures_section(output: str) -> str:
@@ -238,13 +313,48 @@ def _failures_section(output: str) -> str:
     return output[start:end] if start >= 0 else output[-8000:]
 
 
-@pytest.mark.timeout(SECONDS_PER_ROLE * len(ROLES) + 600)
+@pytest.mark.timeout((FUZZ_SECONDS + STATEFUL_SECONDS + 60) * len(ROLES) + 600)
 def test_no_input_gives_a_5xx_and_every_response_matches_its_schema(fuzzed, tmp_path):
-    found = {}
+    found: dict[str, str] = {}
+    runs: dict[tuple[str, str], FuzzRun] = {}
     for role in ROLES:
-        result, report = _fuzz(fuzzed.gateway.base_url, fuzzed.keys[role], tmp_path / f"{role}.json")
-        assert report, f"schemathesis gave no report as {role}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-        assert report["operations"]["tested"] == report["operations"]["selected"] > 40
-        if report["failures"] or report["errors"] or result.returncode != 0:
-            found[role] = _failures_section(result.stdout)[:12000]
+        for phases, seconds in (("examples,coverage,fuzzing", FUZZ_SECONDS), ("stateful", STATEFUL_SECONDS)):
+            name = "stateful" if phases == "stateful" else "fuzzing"
+            result, run = _fuzz(
+                fuzzed.gateway.base_url, fuzzed.keys[role], phases, seconds, tmp_path / f"{role}-{name}"
+            )
+            report = run.report
+            assert report, f"schemathesis gave no report as {role}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            if name == "fuzzing":
+                assert report["operations"]["tested"] == report["operations"]["selected"] > 40
+            else:
+                assert report["phases"]["stateful"]["status"] == "success", report["phases"]
+            if report["failures"] or report["errors"] or result.returncode != 0 or run.server_errors:
+                found[f"{role} ({name})"] = _failures_section(result.stdout)[:12000] + "\n".join(run.server_errors)
+            runs[role, name] = run
+    statuses = sum((run.statuses for run in runs.values()), Counter())
+    followed = set().union(*(run.links_followed for (_, name), run in runs.items() if name == "stateful"))
+    failures = [failure for run in runs.values() for failure in run.report.get("failures", [])]
+    gauntlet.record(
+        "api-fuzzing",
+        {
+            "roles": len(ROLES),
+            "seconds per role": FUZZ_SECONDS + STATEFUL_SECONDS,
+            "operations tested": max(run.report["operations"]["tested"] for run in runs.values()),
+            "cases generated": sum(run.report["test_cases"]["generated"] for run in runs.values()),
+            "requests": sum(run.requests for run in runs.values()),
+            "stateful links covered (sum over roles)": sum(
+                run.links_covered for (_, name), run in runs.items() if name == "stateful"
+            ),
+            "stateful links followed to a 2xx": len(followed),
+            "linked requests": sum(run.linked_requests for run in runs.values()),
+            "responses by status": dict(sorted(statuses.items())),
+            "5xx": sum(count for status, count in statuses.items() if status >= 500),
+            "schema failures": sum(1 for failure in failures if "schema" in json.dumps(failure).lower()),
+            "failures": len(failures),
+        },
+    )
     assert not found, "\n\n".join(f"as {role}:\n{text}" for role, text in found.items())
+    # The links lead somewhere: certificates' own operations answer 2xx for ids taken from earlier answers.
+    assert any("-> POST /v1/certificates/{certificate_id}/" in link for link in followed), sorted(followed)
+    assert len(followed) >= 5, sorted(followed)
