@@ -53,6 +53,8 @@ class Gateway:
             target=self.indexer.run, args=(self._stop,), name="indexer", daemon=True
         )
         self._tasks: list[threading.Thread] = []
+        self._unsettled: set[str] = set()
+        self._unsettled_lock = threading.Lock()
 
     def start(self) -> None:
         # Operations a previous run left unfinished are settled from receipts afterwards (api.services.recovery).
@@ -91,6 +93,17 @@ class Gateway:
         if self._indexer_thread.is_alive():
             self._indexer_thread.join(timeout=5)
         self.store.close()
+
+    def leave_unsettled(self, operation_id: str) -> None:
+        """Hands an operation whose transactions were signed, but whose outcome its request could not wait
+        for (the chain stopped answering), to the settling of interrupted operations (api.services.recovery)."""
+        with self._unsettled_lock:
+            self._unsettled.add(operation_id)
+
+    def take_unsettled(self) -> set[str]:
+        with self._unsettled_lock:
+            taken, self._unsettled = self._unsettled, set()
+        return taken
 
     @property
     def operator_address(self) -> str:

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import CALLER_SCOPE_KEY, SHOWN_ONCE_SCOPE_KEY, authenticate
 from api.gateway import Gateway
 from api.render.problems import PROBLEM_JSON, Problem
-from api.services.writes import OPERATION_HEADER
+from api.services.writes import OPERATION_HEADER, OUTCOME_UNKNOWN_SCOPE_KEY
 from api.store import IDEMPOTENCY_SCOPE_KEY, watch_signed_transactions
 
 IDEMPOTENT_METHODS = ("POST", "PUT")
@@ -183,7 +183,11 @@ class RequestGuard:
                 if status is None:  # the handler raised: the outer handler answers 500
                     status, content = 500, json.dumps(_FAILED_AFTER_SENDING.body()).encode()
                     captured["content_type"] = PROBLEM_JSON
-                if status < 400 or signed:
+                if scope.get(OUTCOME_UNKNOWN_SCOPE_KEY):
+                    # Signed, and not known to be mined: the record is settled with its operation, from the chain
+                    # (api.services.recovery); until then a replay is told the request is in progress.
+                    pass
+                elif status < 400 or signed:
                     # Done, or a transaction is on its way: a retry must see this answer, never send again.
                     await run_in_threadpool(
                         store.complete_idempotency_key,

@@ -62,11 +62,26 @@ class InterruptedOperations:
         return len(self._waiting) + len(self._keys)
 
     def settle(self, gateway: Gateway) -> None:
-        """One pass: settles every waiting operation whose transactions the chain has decided, and its records."""
+        """One pass: settles every waiting operation whose transactions the chain has decided, and its records.
+
+        Operations this run's requests could not wait for (``Gateway.leave_unsettled``) join the waiting ones;
+        their journalled transactions the chain has not seen are broadcast again first.
+        """
+        left = gateway.take_unsettled()
+        if left:
+            self._waiting |= left
+            for sender in gateway.journal.senders_with_unconfirmed():
+                gateway.runtime.sender.resume(sender)
         for operation_id in sorted(self._waiting):
             operation = gateway.store.operation(operation_id)
             if operation is None or operation.status not in ("submitted", "mined") or _settle(gateway, operation):
                 self._waiting.discard(operation_id)
+                known = {(record[0], record[1]) for record in self._keys}
+                self._keys += [
+                    record
+                    for record in gateway.store.idempotency_keys_in_progress(of_operation=operation_id)
+                    if (record[0], record[1]) not in known
+                ]
         self._keys = [record for record in self._keys if not _settle_key(gateway, *record)]
 
 

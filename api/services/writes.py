@@ -20,10 +20,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.gateway import Caller, Gateway
-from api.render.problems import Problem, from_library_error
+from api.render.problems import Problem, chain_unavailable, from_library_error
 from api.schemas import CertificateOut, CertificateStatus, OperationOut, OperationStatus, WriteResult
 from api.store import IDEMPOTENCY_SCOPE_KEY, SHOWN_ONCE_FIELD, Operation, recording_operation, without_secrets
-from scf_chain.domain.errors import ScfError
+from scf_chain.domain.errors import ChainUnavailable, ScfError
 from scf_chain.domain.types import Role, TxResult
 from scf_chain.index.indexer import CertificateRecord
 
@@ -99,6 +99,9 @@ BodyAction = Callable[[Report], BaseModel]
 
 # Every write's answer names its operation, where its transactions are recorded.
 OPERATION_HEADER = "Operation-Location"
+# Set on a request whose transactions were signed but whose outcome it could not wait for: its
+# idempotency record is then settled with the operation, from the chain, rather than kept as answered.
+OUTCOME_UNKNOWN_SCOPE_KEY = "scf.outcome_unknown"
 
 # Writes that may send several transactions. After a restart, that each of their transactions was mined does
 # not tell whether the workflow finished; the others are one transaction each, and their receipt settles them.
@@ -135,6 +138,15 @@ def respond(
         with recording_operation(operation.id):
             try:
                 body = action(report)
+            except ChainUnavailable:
+                signed = gateway.store.operation(operation.id)
+                if signed is None or not signed.tx_hashes:
+                    fail(chain_unavailable())
+                    raise
+                # Its transactions are journalled and may yet be mined: settled from the chain once it answers.
+                request.scope[OUTCOME_UNKNOWN_SCOPE_KEY] = True
+                gateway.leave_unsettled(operation.id)
+                raise
             except ScfError as exc:
                 fail(from_library_error(exc))
                 raise

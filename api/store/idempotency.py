@@ -113,9 +113,15 @@ class Idempotency(StorePart):
                 _ATTACH, {"of_scope": scope, "of_key": key, "operation": operation_id, "success": success_status}
             )
 
-    def idempotency_keys_in_progress(self) -> list[tuple[str, str, str | None, int | None]]:
-        """``(scope, key, operation_id, success_status)`` of every record without a response yet."""
-        return [(row.scope, row.key, row.operation_id, row.success_status) for row in self._db.query(_IN_PROGRESS)]
+    def idempotency_keys_in_progress(
+        self, *, of_operation: str | None = None
+    ) -> list[tuple[str, str, str | None, int | None]]:
+        """``(scope, key, operation_id, success_status)`` of every record without a response yet, or of those
+        of one operation."""
+        select = _IN_PROGRESS
+        if of_operation is not None:
+            select = select.where(idempotency.c.operation_id == of_operation)
+        return [(row.scope, row.key, row.operation_id, row.success_status) for row in self._db.query(select)]
 
     def idempotency_keys_of(self, operation_id: str) -> list[tuple[str, str]]:
         return [(row.scope, row.key) for row in self._db.query(_OF_OPERATION, {"of_operation": operation_id})]
