@@ -8,12 +8,18 @@ client never supplies a nonce, gas or chain id.
 Every signed transaction is handed to the journal *before* it is broadcast, so a
 crash between the two loses nothing: on start-up, :meth:`TransactionSender.resume`
 rebroadcasts what the chain has not seen.
+
+Once a transaction is signed, a chain that stops answering for a while is waited out
+(for up to the receipt timeout): the same signed bytes are broadcast again until the
+chain takes them, and the receipt is asked for until it answers. Giving up at that
+point would report a failure for a transaction that may yet be mined.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,7 +41,7 @@ from web3.exceptions import (
 )
 from web3.types import TxParams, TxReceipt
 
-from scf_chain.domain.errors import ScfError, TransactionFailed
+from scf_chain.domain.errors import ChainUnavailable, ScfError, TransactionFailed
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,10 @@ log = logging.getLogger(__name__)
 GAS_HEADROOM_NUMERATOR = 6
 GAS_HEADROOM_DENOMINATOR = 5
 NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement transaction underpriced")
+# What a broadcast sent again after an outage is told when the chain had it already: held, or mined.
+DELIVERED_ERRORS = ("already known", "nonce too low")
+# How often a chain that does not answer is tried again while a signed transaction waits on it.
+OUTAGE_RETRY_S = 0.2
 
 # A contract call or a deployment.
 Sendable = ContractFunction | ContractConstructor
@@ -146,7 +156,7 @@ class TransactionSender:
                 if self.journal is not None:
                     self.journal.record(send)
                 try:
-                    self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                    self._broadcast(send)
                 except Web3RPCError as exc:
                     if attempt == 0 and any(text in str(exc).lower() for text in NONCE_ERRORS):
                         # Someone else used this key, or the chain restarted: resync once.
@@ -166,17 +176,71 @@ class TransactionSender:
             tx_hash = self.send(account, call, gas=gas)
             return self.wait(tx_hash, call=call, sender=account.address)
 
+    def _broadcast(self, send: SignedSend) -> None:
+        """Broadcasts ``send``; while the chain does not answer, again, for up to the receipt timeout."""
+        deadline = time.monotonic() + self.receipt_timeout
+        outage = False
+        while True:
+            try:
+                self.w3.eth.send_raw_transaction(send.raw)
+                return
+            except ChainUnavailable:
+                if time.monotonic() >= deadline:
+                    raise
+                if not outage:
+                    log.warning("the chain did not take transaction %s; sending it again when it answers", send.tx_hash)
+                    outage = True
+                time.sleep(OUTAGE_RETRY_S)
+            except Web3RPCError as exc:
+                # A broadcast that reached the chain before the outage cut its answer off: the chain has it.
+                if outage and any(text in str(exc).lower() for text in DELIVERED_ERRORS):
+                    return
+                raise
+
     def wait(self, tx_hash: str, *, call: Sendable | None = None, sender: str | None = None) -> TxReceipt:
-        try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(
-                HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=0.01
-            )
-        except TimeExhausted as exc:
-            raise TransactionFailed(f"transaction {tx_hash} was not mined within {self.receipt_timeout:.0f}s") from exc
+        deadline = time.monotonic() + self.receipt_timeout
+        outage = False
+        while True:
+            try:
+                if outage:
+                    self._send_again_if_forgotten(tx_hash, sender)
+                receipt = self.w3.eth.wait_for_transaction_receipt(
+                    HexBytes(tx_hash), timeout=max(deadline - time.monotonic(), 0.01), poll_latency=0.01
+                )
+                break
+            except TimeExhausted as exc:
+                if sender is not None:
+                    # Its nonce may be free again (a node that forgot its pool): the next send asks the chain.
+                    address = to_checksum_address(sender)
+                    with self._lock_for(address):
+                        self._next_nonce.pop(address, None)
+                raise TransactionFailed(
+                    f"transaction {tx_hash} was not mined within {self.receipt_timeout:.0f}s"
+                ) from exc
+            except ChainUnavailable:
+                # The transaction is on its way and may be mined: the chain's absence is waited out, not reported.
+                if time.monotonic() >= deadline:
+                    raise
+                outage = True
+                time.sleep(OUTAGE_RETRY_S)
         self._journal_receipt(tx_hash, receipt)
         if receipt["status"] != 1:
             raise self._revert_reason(tx_hash, receipt, call, sender)
         return receipt
+
+    def _send_again_if_forgotten(self, tx_hash: str, sender: str | None) -> None:
+        """After an outage: a node restarted without its pool no longer holds the transaction; the journal's
+        signed bytes are broadcast again."""
+        if self.journal is None or sender is None or self.outcome(tx_hash).state is not TxState.UNKNOWN:
+            return
+        for send in self.journal.unconfirmed(to_checksum_address(sender)):
+            if send.tx_hash == tx_hash:
+                log.warning("the chain came back without transaction %s; sending it again", tx_hash)
+                try:
+                    self.w3.eth.send_raw_transaction(send.raw)
+                except Web3RPCError as exc:  # the wait for its receipt decides what became of it
+                    log.warning("transaction %s was not sent again: %s", tx_hash, _rpc_message(exc))
+                return
 
     def outcome(self, tx_hash: str) -> TxOutcome:
         """Asks the chain, without waiting, what became of a sent transaction; a receipt found is journalled."""

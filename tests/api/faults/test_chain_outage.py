@@ -6,7 +6,12 @@ again, and then hangs (SIGSTOP) and resumes (SIGCONT). While it is away a reques
 ``503`` problem+json with ``Retry-After``, never 500 and never after more than a bound; afterwards
 the gateway carries on by itself. Every write is sent again with its key until it has a final
 answer, and the certificates on the chain are exactly those the 2xx answers named: none lost,
-none made twice.
+none made twice. The gateway runs with its receipt timeout (30 s), which an outage of a few seconds
+stays within, and with one of 1 s, which the outage outlasts: a transaction signed just before the
+chain went away is then given up on while it may still be delivered.
+
+A chain restarted from its saved state has lost its pool: a write waiting for a transaction that was
+in it sends it again, and is answered once.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class Tally:
     answered: dict[str, httpx.Response] = field(default_factory=dict)  # key -> final answer
     created: list[int] = field(default_factory=list)  # certificate ids the 2xx answers made
     unfinished: list[tuple[ApiMember, str, str, dict[str, Any]]] = field(default_factory=list)
+    stuck: list[tuple[str, str]] = field(default_factory=list)  # (path, key) whose record keeps a 503 for good
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,12 +125,19 @@ def _write(
     deadline = time.monotonic() + FINAL_WITHIN_S
     while True:
         response = _attempt(member, path, key, body, outage, tally)
+        if response is not None and response.status_code == 503 and response.headers.get("idempotent-replayed"):
+            # The record itself holds the 503: it will answer the same however often it is asked.
+            with tally.lock:
+                tally.stuck.append((path, key))
+            return None
         if _final(response):
             assert response is not None
             with tally.lock:
                 tally.answered[key] = response
                 if response.status_code == 201:
-                    tally.created.extend(c["id"] for c in response.json()["certificates"])
+                    # A transfer of a part may name the certificate it split; that one it did not make.
+                    made = [c["id"] for c in response.json()["certificates"] if c["status"] != "split"]
+                    tally.created.extend(made)
             return response
         if stop.is_set() or time.monotonic() > deadline:
             with tally.lock:
@@ -144,12 +157,13 @@ def _member_writes(
     stop: threading.Event,
 ) -> None:
     """One member's round: issue to its supplier, who accepts and passes a part down; reads in between."""
+    maturity = h.date_in(90).isoformat()  # read from the chain now, while it answers
     try:
         while not stop.is_set():
             body = {
                 "to": supplier.address,
                 "amount": "1000.00",
-                "maturity_date": h.date_in(90).isoformat(),
+                "maturity_date": maturity,
                 "document_hash": new_document_hash(),
                 "invoice_number": new_invoice_number(),
             }
@@ -246,6 +260,7 @@ def test_writes_through_a_chain_outage_are_answered_503_and_none_is_lost_or_made
         "transport_errors": len(tally.errors),
         "sent_again_after_outage": len(left_unfinished),
         "never_final": len(tally.unfinished),
+        "stuck_at_503": len(tally.stuck),
     }
     chain_view = ChainView(h.gateway.data_dir, h.gateway.env["SCF_RPC_URL"])
     on_chain = set(range(1, chain_view.certificate_count() + 1))
@@ -257,6 +272,7 @@ def test_writes_through_a_chain_outage_are_answered_503_and_none_is_lost_or_made
 
     assert not tally.errors, tally.errors
     # A key whose request the chain never saw must not keep a 503 for good: sent again, it is final at last.
+    assert not tally.stuck, f"keys kept at 503 though the chain is back: {tally.stuck}"
     assert not tally.unfinished, [(path, key) for _, path, key, _ in tally.unfinished]
     assert 500 not in statuses, [a for a in attempts if a.status >= 500 and a.status != 503]
     assert slowest < ANSWER_BOUND_S, figures
@@ -289,3 +305,91 @@ def test_writes_through_a_chain_outage_are_answered_503_and_none_is_lost_or_made
     for certificate_id in sorted(on_chain):
         indexed = h.operator.get(f"/v1/certificates/{certificate_id}")
         assert indexed.status_code == 200, indexed.text
+
+
+@pytest.fixture(params=["waits_out_the_outage", "gives_up_during_the_outage"])
+def quiet_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """A chain of its own, which this test stops with a transaction in its pool. Its gateway waits for a
+    receipt 30 s, longer than the outage, or 1 s, which the outage outlasts."""
+    settings = {"RECEIPT_TIMEOUT_S": "1"} if request.param == "gives_up_during_the_outage" else {}
+    with own_gateway(tmp_path, **settings) as harness:
+        yield harness
+
+
+def test_a_write_whose_transaction_the_restarted_chain_forgot_is_sent_again_and_answered_once(
+    quiet_harness: Harness,
+) -> None:
+    """The chain restarts from its saved state without its pool: a transaction sent and not yet mined is gone.
+
+    A write still waiting for its receipt when the chain is back sends the journalled transaction again and
+    answers 201 within the bound. One that gave up during the outage answered 503; sent again with its key,
+    it must come to 201 too (its transaction sent again, or the request run again), never keep that 503.
+    Either way the key then answers the same, and the ledger has the certificate once.
+    """
+    h = quiet_harness
+    url = h.gateway.env["SCF_RPC_URL"]
+    core, supplier = h.core(), h.onboard("supplier")
+    chain = ChainView(h.gateway.data_dir, url)
+    body = {
+        "to": supplier.address,
+        "amount": "1000.00",
+        "maturity_date": h.date_in(90).isoformat(),
+        "document_hash": new_document_hash(),
+        "invoice_number": new_invoice_number(),
+    }
+    key = str(uuid.uuid4())
+    answer: dict[str, Any] = {}
+
+    def issue() -> None:
+        started = time.monotonic()
+        answer["response"] = core.api.post("/v1/certificates", body, headers={"Idempotency-Key": key})
+        answer["seconds"] = time.monotonic() - started
+
+    httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "evm_setAutomine", "params": [False]})
+    waiting = threading.Thread(target=issue)
+    waiting.start()
+    deadline = time.monotonic() + 30
+    while not _pool(url):
+        assert time.monotonic() < deadline, "the write sent nothing"
+        time.sleep(0.01)
+    h.gateway.chain.stop()  # saved without its pool; started again, it mines each transaction as it comes
+    time.sleep(1.0)
+    h.gateway.chain.start()
+    waiting.join(timeout=ANSWER_BOUND_S + 10)
+    first = answer["response"]
+    gave_up = bool(h.gateway.env.get("SCF_RECEIPT_TIMEOUT_S"))
+    response, replays = first, 0
+    deadline = time.monotonic() + FINAL_WITHIN_S
+    # A 503 the key's record answers again is kept for good: asking on changes nothing.
+    while not _final(response) and not response.headers.get("idempotent-replayed") and time.monotonic() < deadline:
+        time.sleep(min(float(response.headers.get("retry-after", 1)), 1.0))
+        response = core.api.post("/v1/certificates", body, headers={"Idempotency-Key": key})
+        replays += 1
+    record(
+        f"chain_restart_forgets_pool_{'gave_up' if gave_up else 'waited'}",
+        {
+            "first_answer": first.status_code,
+            "first_answer_s": round(answer["seconds"], 2),
+            "replays": replays,
+            "final_answer": response.status_code,
+            "certificates_on_chain": chain.certificate_count(),
+        },
+    )
+    assert answer["seconds"] < ANSWER_BOUND_S
+    assert first.status_code in (201, 503), first.text
+    assert response.status_code == 201, response.text
+    again = core.api.post("/v1/certificates", body, headers={"Idempotency-Key": key})
+    assert again.status_code == 201 and again.json() == response.json(), again.text
+    assert chain.certificate_count() == 1
+    assert response.json()["certificates"][0]["id"] == 1
+
+
+def _pool(url: str) -> int:
+    """How many transactions the chain holds unmined."""
+    try:
+        block = httpx.post(
+            url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": ["pending", False]}
+        ).json()["result"]
+    except httpx.HTTPError:
+        return 0
+    return len(block["transactions"])
