@@ -462,7 +462,10 @@ contract CertificateLedger is ERC721, CreditLines {
             if (status != CertificateStatus.Active && status != CertificateStatus.Financed) {
                 revert CertificateWrongStatus(id, uint8(status), uint8(CertificateStatus.Active));
             }
-            _certificates[id].status = CertificateStatus.Overdue;
+            Certificate storage cert = _certificates[id];
+            // Frozen means unchanged, so not marked overdue either (found by tests/invariants).
+            if (cert.frozen) revert CertificateIsFrozen(id);
+            cert.status = CertificateStatus.Overdue;
             emit CertificateOverdue(id, rootId);
         }
     }

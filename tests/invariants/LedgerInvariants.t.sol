@@ -137,6 +137,17 @@ contract LedgerInvariantsTest {
         }
     }
 
+    /// @dev The fuzzer's first finding, kept: marking overdue changed a frozen certificate.
+    function test_aFrozenCertificateIsNotMarkedOverdue() public {
+        handler.issueAccepted(1, 1, 1000, 2); // certificate 1, accepted, maturing in two days
+        handler.operatorControl(3, 0); // the operator freezes it
+        handler.passDays(19); // twenty days on: past maturity and the grace period
+        handler.markOverdue(0, 0, 0);
+        _require(ledger.certificate(1).frozen, "the certificate is not frozen", 1);
+        _require(ledger.certificate(1).status == CertificateLedger.CertificateStatus.Active, "marked overdue", 1);
+        invariant_noCertificateMovesPastTheGate();
+    }
+
     function _require(bool holds, string memory what, uint256 which) private pure {
         if (!holds) revert(string.concat(what, " (", _decimal(which), ")"));
     }
