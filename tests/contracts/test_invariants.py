@@ -44,9 +44,11 @@ def _forge_results(stdout: str) -> dict[str, dict[str, Any]]:
     return {name: result for suite in suites.values() for name, result in suite["test_results"].items()}
 
 
-def _calls(sequence: list[dict[str, Any]] | None) -> str:
-    """A failing sequence, one handler call a line."""
-    return "\n".join(f"  {call.get('signature')}({', '.join(call.get('args') or [])})" for call in sequence or [])
+def _calls(counterexample: Any) -> str:
+    """A failing sequence, shrunk, one handler call a line: forge gives it as [original length, calls]."""
+    sequence = counterexample.get("Sequence") if isinstance(counterexample, dict) else None
+    calls = sequence[-1] if isinstance(sequence, list) and sequence and isinstance(sequence[-1], list) else []
+    return "\n".join(f"  {call.get('signature')} ({call.get('raw_args')})" for call in calls if isinstance(call, dict))
 
 
 def _failure_report(results: dict[str, dict[str, Any]], completed: subprocess.CompletedProcess[str]) -> str:
@@ -54,9 +56,7 @@ def _failure_report(results: dict[str, dict[str, Any]], completed: subprocess.Co
     for name, result in sorted(results.items()):
         if result["status"] == "Success":
             continue
-        counterexample = result.get("counterexample") or {}
-        sequence = counterexample.get("Sequence") if isinstance(counterexample, dict) else None
-        lines.append(f"{name}: {result['status']}: {result.get('reason')}\n{_calls(sequence)}")
+        lines.append(f"{name}: {result['status']}: {result.get('reason')}\n{_calls(result.get('counterexample'))}")
     if not results:
         lines.append(f"stdout:\n{completed.stdout[-4000:]}")
     lines.append(f"stderr:\n{completed.stderr[-4000:]}")
@@ -80,7 +80,8 @@ def test_contract_invariants_hold_under_random_operations() -> None:
     seconds = time.monotonic() - started
     results = _forge_results(completed.stdout)
     failed = [name for name, result in results.items() if result["status"] != "Success"]
-    assert completed.returncode == 0 and results and not failed, _failure_report(results, completed)
+    passed = completed.returncode == 0 and bool(results) and not failed
+    assert passed, _failure_report(results, completed)
 
     invariants = {
         name: result["kind"]["Invariant"] for name, result in results.items() if "Invariant" in result["kind"]
