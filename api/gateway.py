@@ -53,6 +53,11 @@ class Gateway:
             target=self.indexer.run, args=(self._stop,), name="indexer", daemon=True
         )
         self._tasks: list[threading.Thread] = []
+        # The chain checked against the journal (api.services.rollback): the newest block found held, and whether
+        # a check has run since the chain last stopped answering.
+        self.verified_block: tuple[int, str] | None = None
+        self.chain_checked = threading.Event()
+        self.repair_lock = threading.Lock()
         self._unsettled: set[str] = set()
         self._unsettled_lock = threading.Lock()
 

@@ -7,7 +7,8 @@ by what the chain says of the transactions recorded against it:
 
 - none recorded: nothing was sent, so the ledger is unchanged: failed, ``interrupted``;
 - one reverted: failed, ``transaction_reverted``;
-- one the node no longer knows: failed, ``transaction_dropped``;
+- one the node no longer knows: sent again while its nonce is free; once another transaction has
+  taken its nonce it can never be mined: failed, ``transaction_dropped``;
 - some still pending: left as it is until a later pass finds them in a block;
 - all mined: a write of one transaction is confirmed with what its receipt and the index show;
   a workflow of several (``WORKFLOW_KINDS``) fails ``interrupted_after_sending``, naming what was
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 # How often pending transactions of interrupted operations are looked at again.
 SETTLE_INTERVAL_S = 2.0
 # Failures after which the request may simply be sent again: released, not kept, by its idempotency record.
-SEND_AGAIN_CODES = frozenset({"interrupted", "interrupted_after_sending"})
+SEND_AGAIN_CODES = frozenset({"interrupted", "interrupted_after_sending", "transaction_dropped"})
 
 
 class InterruptedOperations:
@@ -67,9 +68,8 @@ class InterruptedOperations:
         Operations this run's requests could not wait for (``Gateway.leave_unsettled``) join the waiting ones;
         their journalled transactions the chain has not seen are broadcast again first.
         """
-        left = gateway.take_unsettled()
-        if left:
-            self._waiting |= left
+        self._waiting |= gateway.take_unsettled()
+        if self._waiting:  # on every pass: a pass that found the chain away has sent nothing again
             for sender in gateway.journal.senders_with_unconfirmed():
                 gateway.runtime.sender.resume(sender)
         for operation_id in sorted(self._waiting):
@@ -141,14 +141,17 @@ def _settle(gateway: Gateway, operation: Operation) -> bool:
             )
             return True
         if outcome.state is TxState.UNKNOWN:
+            send = store.journalled_send(outcome.tx_hash)
+            if send is not None and gateway.runtime.sender.may_still_be_mined(send):
+                return False  # its nonce is still free: sent again by the next pass's resume
             _fail(
                 gateway,
                 operation,
                 Problem(
                     503,
                     "transaction_dropped",
-                    f"Transaction {outcome.tx_hash} of this operation is in no block and the chain no longer holds "
-                    "it; read the ledger before you try again.",
+                    f"Transaction {outcome.tx_hash} of this operation is in no block, and another took its place: "
+                    "the ledger is unchanged by it. Send the request again.",
                 ),
             )
             return True
@@ -180,6 +183,7 @@ def _from_receipt(gateway: Gateway, outcome: TxOutcome) -> WriteResult:
     assert outcome.block_number is not None
     indexed_block = gateway.wait_indexed(outcome.block_number)
     named: set[int] = set()
+    retired: set[int] = set()  # a split's parent: the write itself answers with the parts
     for event in gateway.index.events(from_block=outcome.block_number, to_block=outcome.block_number):
         if event.tx_hash.lower() != outcome.tx_hash.lower():
             continue
@@ -190,7 +194,9 @@ def _from_receipt(gateway: Gateway, outcome: TxOutcome) -> WriteResult:
         if "firstChildId" in args and "amounts" in args:
             first = int(args["firstChildId"])
             named.update(range(first, first + len(args["amounts"])))
-    certificates = [certificate_out(gateway, record) for i in sorted(named) if (record := gateway.index.certificate(i))]
+            retired.add(int(args["parentId"]))
+    records = (gateway.index.certificate(i) for i in sorted(named - retired))
+    certificates = [certificate_out(gateway, record) for record in records if record is not None]
     return WriteResult(
         tx_hash=outcome.tx_hash,
         block_number=outcome.block_number,

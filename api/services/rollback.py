@@ -52,30 +52,58 @@ def common_ancestor(gateway: Gateway, blocks: list[tuple[int, str]]) -> int:
     return blocks[low - 1][0] if low else -1
 
 
+def _lost_above(gateway: Gateway) -> int | None:
+    """The common ancestor, if the chain lost blocks the journal saw since the last check; else None.
+
+    The first check (at start-up) compares the newest block and bisects; later ones compare every
+    block confirmed since the block the last check found held, so that a loss the chain has since
+    grown past again is found too.
+    """
+    store, ledger = gateway.store, gateway.runtime.ledger
+    if gateway.verified_block is None:
+        newest = store.newest_confirmed_block()
+        if newest is None or ledger.block_hash(newest[0]) == newest[1]:
+            gateway.verified_block = newest
+            return None
+        return common_ancestor(gateway, store.confirmed_blocks())
+    for number, block_hash in store.confirmed_blocks(from_number=gateway.verified_block[0]):
+        if ledger.block_hash(number) != block_hash:
+            return number - 1
+        gateway.verified_block = (number, block_hash)
+    return None
+
+
 def repair(gateway: Gateway) -> int:
-    """Checks that the chain holds every block the journal saw; sends again what it lost. Returns how many."""
-    store = gateway.store
-    newest = store.newest_confirmed_block()
-    lost: list[str] = []
-    if newest is not None and gateway.runtime.ledger.block_hash(newest[0]) != newest[1]:
-        ancestor = common_ancestor(gateway, store.confirmed_blocks())
-        lost = store.unconfirm_sends_above(ancestor)
-        unconfirmed = store.unconfirm_operations(lost)
-        log.warning(
-            "the chain no longer holds the blocks above %d: %d transactions and %d operations are unconfirmed; "
-            "sending them again",
-            ancestor,
-            len(lost),
-            unconfirmed,
-        )
-    sent = 0
-    if lost or store.unconfirmed_operations():
-        sent = gateway.runtime.sender.replay(store.sends_to_replay())
-        if sent:
-            log.info("sent %d journalled transactions again, in their first order", sent)
-        for operation in store.unconfirmed_operations():
-            _settle_again(gateway, operation)
-    return sent
+    """Checks that the chain holds every block the journal saw; sends again what it lost. Returns how many.
+
+    Runs before the gateway serves, every few seconds, and before the first write after the chain
+    stopped answering (``Gateway.chain_checked``), when a chain that restarted without its last
+    blocks is most likely: before a new write can take the ids the lost ones had.
+    """
+    with gateway.repair_lock:
+        store = gateway.store
+        ancestor = _lost_above(gateway)
+        lost: list[str] = []
+        if ancestor is not None:
+            lost = store.unconfirm_sends_above(ancestor)
+            unconfirmed = store.unconfirm_operations(lost)
+            gateway.verified_block = None
+            log.warning(
+                "the chain no longer holds the blocks above %d: %d transactions and %d operations are unconfirmed; "
+                "sending them again",
+                ancestor,
+                len(lost),
+                unconfirmed,
+            )
+        sent = 0
+        if lost or store.unconfirmed_operations():
+            sent = gateway.runtime.sender.replay(store.sends_to_replay())
+            if sent:
+                log.info("sent %d journalled transactions again, in their first order", sent)
+            for operation in store.unconfirmed_operations():
+                _settle_again(gateway, operation)
+        gateway.chain_checked.set()
+        return sent
 
 
 def _settle_again(gateway: Gateway, operation: Operation) -> None:

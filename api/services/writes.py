@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from api.gateway import Caller, Gateway
 from api.render.problems import Problem, chain_unavailable, from_library_error
 from api.schemas import CertificateOut, CertificateStatus, OperationOut, OperationStatus, WriteResult
+from api.services import rollback
 from api.store import IDEMPOTENCY_SCOPE_KEY, SHOWN_ONCE_FIELD, Operation, recording_operation, without_secrets
 from scf_chain.domain.errors import ChainUnavailable, ScfError
 from scf_chain.domain.types import Role, TxResult
@@ -121,6 +122,8 @@ def respond(
     journal's own database transaction, before it is broadcast. By default the write runs now and answers
     its body; with ``Prefer: respond-async`` it answers 202 and the operation, and runs in the background.
     """
+    if not gateway.chain_checked.is_set():
+        rollback.repair(gateway)  # the chain stopped answering since the last check: it may have come back shorter
     operation = gateway.store.create_operation(caller.address, kind)
     location = f"/v1/operations/{operation.id}"
     claimed = request.scope.get(IDEMPOTENCY_SCOPE_KEY)
@@ -139,6 +142,7 @@ def respond(
             try:
                 body = action(report)
             except ChainUnavailable:
+                gateway.chain_checked.clear()
                 signed = gateway.store.operation(operation.id)
                 if signed is None or not signed.tx_hashes:
                     fail(chain_unavailable())

@@ -107,9 +107,11 @@ class JournalRecords(StorePart):
                 },
             )
 
-    def confirmed_blocks(self) -> list[tuple[int, str]]:
-        """``(number, hash)`` of every block the journal saw one of its transactions mined in, oldest first."""
-        return [(row.block_number, row.block_hash) for row in self._db.query(_CONFIRMED_BLOCKS)]
+    def confirmed_blocks(self, *, from_number: int = 0) -> list[tuple[int, str]]:
+        """``(number, hash)`` of every block from ``from_number`` on that the journal saw one of its transactions
+        mined in, oldest first."""
+        select = _CONFIRMED_BLOCKS.where(journal.c.block_number >= from_number)
+        return [(row.block_number, row.block_hash) for row in self._db.query(select)]
 
     def newest_confirmed_block(self) -> tuple[int, str] | None:
         rows = self._db.query(_NEWEST_BLOCK)
@@ -134,6 +136,14 @@ class JournalRecords(StorePart):
     def senders_with_unconfirmed(self) -> list[str]:
         rows = self._db.query(sa.select(journal.c.sender).distinct().where(journal.c.status == "signed"))
         return [row.sender for row in rows]
+
+    def journalled_send(self, tx_hash: str) -> SignedSend | None:
+        rows = self._db.query(
+            sa.select(journal.c.sender, journal.c.nonce, journal.c.tx_hash, journal.c.raw).where(
+                journal.c.tx_hash == tx_hash
+            )
+        )
+        return SignedSend(rows[0].sender, rows[0].nonce, rows[0].tx_hash, bytes(rows[0].raw)) if rows else None
 
     def journal_size(self) -> int:
         return int(self._db.query(sa.select(sa.func.count()).select_from(journal))[0][0])

@@ -175,6 +175,13 @@ class LocalChain:
         record = ChainRecord(**json.loads(self.record_path.read_text()))
         stopped = False
         if _process_alive(record.pid):
+            # Anvil saves its state as it exits, but may mine a transaction that arrives meanwhile, and answer
+            # its receipt: a block the saved state lacks. With mining off, what arrives waits in the pool and
+            # goes with it, unanswered, for the sender to broadcast again.
+            try:
+                _rpc(record.url, "evm_setAutomine", [False])
+            except ScfError:
+                pass  # not answering: it is stopped all the same
             os.kill(record.pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while _process_alive(record.pid) and time.monotonic() < deadline:

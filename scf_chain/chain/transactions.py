@@ -292,6 +292,10 @@ class TransactionSender:
         self.forget_nonces()
         return sent
 
+    def may_still_be_mined(self, send: SignedSend) -> bool:
+        """Whether ``send``'s nonce is still free on the chain: if not, another transaction took its place for good."""
+        return send.nonce >= self.w3.eth.get_transaction_count(to_checksum_address(send.sender), "pending")
+
     def resume(self, address: str) -> int:
         """Rebroadcasts journalled sends of ``address`` the chain has not seen; returns how many."""
         if self.journal is None:
