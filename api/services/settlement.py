@@ -6,17 +6,15 @@ shared with ``scf settle``; here it runs under the obligor's lock, from the inde
 and its progress is told as the API shows it.
 
 A settlement interrupted after it approved the desk (the gateway killed, the chain gone) leaves part of that
-approval unspent. So before approving, the gateway notes in its data folder the allowance the obligor kept
+approval unspent. So before approving, the gateway notes in its store the allowance the obligor kept
 for presentment; a settlement of the issuance sent again continues from that note, approving only what is
 missing, and the note goes once nothing is left to pay.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
@@ -30,7 +28,6 @@ from scf_chain.client.settlement import IssuanceSettlement, plan_settlement, set
 from scf_chain.domain.types import CertificateStatus, TxResult
 from scf_chain.index.indexer import CertificateRecord
 from scf_chain.index.store import DESK
-from scf_chain.settings import write_private
 
 # Events read per page when looking through the index for one desk event.
 EVENT_PAGE = 1000
@@ -121,35 +118,20 @@ def settle(gateway: Gateway, obligor: LocalAccount, root: CertificateRecord, rep
         frozen_members = {m.address for m in gateway.index.members() if m.frozen}
         plan = plan_settlement(root.id, unsettled, frozen_members)
         skipped = list(plan.withheld)
-        note = _note_path(gateway, obligor.address, root.id)
+        store = gateway.store
         settle_issuance(
             ledger,
             obligor,
             plan,
             on_batch=progress,
-            standing_allowance=_standing_allowance(note),
-            on_approval=lambda standing: _keep_standing_allowance(note, standing),
+            standing_allowance=store.standing_allowance(obligor.address, root.id),
+            # Noted before the approval is signed, so that a crash after it always finds the note.
+            on_approval=lambda standing: store.keep_standing_allowance(obligor.address, root.id, standing),
         )
-        note.unlink(missing_ok=True)  # every payable certificate is paid: nothing of the approval is left over
+        store.forget_standing_allowance(obligor.address, root.id)
         if batches:
             indexed_block = gateway.wait_indexed(batches[-1].block_number)
     return summary(indexed_block, final=True)
-
-
-def _note_path(gateway: Gateway, obligor: str, root_id: int) -> Path:
-    return gateway.settings.data_dir / "settlements" / f"{obligor.lower()}-{root_id}.json"
-
-
-def _standing_allowance(note: Path) -> Decimal | None:
-    """The allowance kept for presentment by an interrupted settlement of this issuance, if there was one."""
-    if not note.exists():
-        return None
-    return Decimal(json.loads(note.read_text())["standing_allowance"])
-
-
-def _keep_standing_allowance(note: Path, standing: Decimal) -> None:
-    # Written (in one step) before the approval is signed, so that a crash after it always finds the note.
-    write_private(note, json.dumps({"standing_allowance": f"{standing:.2f}"}))
 
 
 def financier_paid(gateway: Gateway, record: CertificateRecord) -> str | None:

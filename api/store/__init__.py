@@ -1,5 +1,6 @@
 """The gateway's own database: API keys, idempotency records, operations, the transaction journal,
-financing requests and offers, document uploads and invoice numbers.
+financing requests and offers, document uploads and invoice numbers, and what an interrupted
+settlement leaves for its resumption.
 
 One module per concern, each with its tables; :mod:`api.store.db` holds the connection and runs
 the migrations (``migrations/``) when the store opens. Only this package opens the database.
@@ -18,6 +19,7 @@ from api.store.journal import JournalRecords, SqliteJournal, watch_signed_transa
 from api.store.keys import API_KEY_BYTES, API_KEY_PREFIX, SHOWN_ONCE_FIELD, ApiKeys, hash_api_key, without_secrets
 from api.store.offers import FinancingRequest, Offers, StoredOffer
 from api.store.operations import Operation, Operations, recording_operation
+from api.store.settlements import SettlementAllowances
 
 __all__ = [
     "API_KEY_BYTES",
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 
-class GatewayStore(ApiKeys, Idempotency, Operations, JournalRecords, Offers, Documents):
+class GatewayStore(ApiKeys, Idempotency, Operations, JournalRecords, Offers, Documents, SettlementAllowances):
     """The store, one part per concern, all on one database; it is brought to the newest schema when opened."""
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
