@@ -268,7 +268,7 @@ def test_writes_through_a_chain_outage_are_answered_503_and_none_is_lost_or_made
     figures["certificates_on_chain"] = len(on_chain)
     figures["lost"] = len(on_chain - answered)
     figures["duplicated"] = len(tally.created) - len(answered) + len(answered - on_chain)
-    record("chain_outage", figures)
+    record("fault-chain-outage", figures)
 
     assert not tally.errors, tally.errors
     # A key whose request the chain never saw must not keep a 503 for good: sent again, it is final at last.
@@ -366,7 +366,7 @@ def test_a_write_whose_transaction_the_restarted_chain_forgot_is_sent_again_and_
         response = core.api.post("/v1/certificates", body, headers={"Idempotency-Key": key})
         replays += 1
     record(
-        f"chain_restart_forgets_pool_{'gave_up' if gave_up else 'waited'}",
+        f"fault-chain-restart-forgets-pool-{'gave-up' if gave_up else 'waited'}",
         {
             "first_answer": first.status_code,
             "first_answer_s": round(answer["seconds"], 2),

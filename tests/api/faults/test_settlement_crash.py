@@ -194,7 +194,7 @@ def test_a_settlement_killed_part_way_finishes_after_a_restart_paying_each_holde
     settled_on_chain = sum(1 for i in leaves if chain.status_code(i) == CertificateStatusCode.SETTLED)
     leftover_allowance = chain.allowance(core.address) - allowance_before
     record(
-        f"settlement_crash_{kill_at}",
+        f"fault-settlement-kill-{kill_at.replace('_', '-')}",
         {
             "certificates": CERTIFICATES,
             "holders": len(holders),
