@@ -8,6 +8,7 @@ that every command of one checkout finds it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -178,10 +179,8 @@ class LocalChain:
             # Anvil saves its state as it exits, but may mine a transaction that arrives meanwhile, and answer
             # its receipt: a block the saved state lacks. With mining off, what arrives waits in the pool and
             # goes with it, unanswered, for the sender to broadcast again.
-            try:
+            with contextlib.suppress(ScfError):  # not answering: it is stopped all the same
                 _rpc(record.url, "evm_setAutomine", [False])
-            except ScfError:
-                pass  # not answering: it is stopped all the same
             os.kill(record.pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while _process_alive(record.pid) and time.monotonic() < deadline:
