@@ -107,7 +107,7 @@ def test_contract_invariants_hold_under_random_operations() -> None:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.skipif(not gauntlet.full(), reason="make lint runs Slither in make test; make gauntlet records its figures")
+@pytest.mark.skipif(not gauntlet.full(), reason="make lint runs Slither; make gauntlet records its figures")
 def test_slither_has_no_high_or_medium_findings(tmp_path: Path) -> None:
     counts_file = tmp_path / "slither.json"
     completed = subprocess.run(
