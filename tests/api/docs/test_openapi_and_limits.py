@@ -192,7 +192,7 @@ def test_statuses_and_roles_are_enums_and_operations_are_typed(schema: dict[str,
     assert set(enum_of("MemberOut", "role")) == {"operator", "core_enterprise", "supplier", "financier", "auditor"}
     assert set(enum_of("MeOut", "role")) >= {"operator"}
     assert enum_of("MemberOut", "status") == ["active", "frozen"]
-    assert enum_of("OperationOut", "status") == ["submitted", "mined", "confirmed", "failed"]
+    assert enum_of("OperationOut", "status") == ["submitted", "mined", "confirmed", "failed", "unconfirmed"]
 
     operation = components["OperationOut"]["properties"]
     assert {"$ref": PROBLEM_REF} in operation["problem"]["anyOf"]
