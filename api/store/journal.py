@@ -21,7 +21,7 @@ journal = sa.Table(
     sa.Column("sender", sa.Text, nullable=False),
     sa.Column("nonce", sa.Integer, nullable=False),
     sa.Column("raw", sa.LargeBinary, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),  # signed, mined, reverted
+    sa.Column("status", sa.Text, nullable=False),  # signed, mined, reverted; abandoned (see forget_sends_above)
     sa.Column("block_number", sa.Integer),  # where it was last mined; kept while it is sent again
     sa.Column("created_at", UnixTime, nullable=False),
     sa.Column("block_hash", sa.Text),  # of the block it was mined in, while the chain still holds that block
@@ -126,6 +126,17 @@ class JournalRecords(StorePart):
             lost = [row.tx_hash for row in db.execute(_LOST, {"ancestor": ancestor})]
             db.execute(_UNCONFIRM, {"ancestor": ancestor})
         return lost
+
+    def forget_sends_above(self, block_number: int) -> int:
+        """For a chain rewound on purpose (a development chain reverted to a snapshot): the sends mined above
+        ``block_number``, and those never mined, are abandoned, so that they are neither taken for lost nor sent
+        again. Returns how many."""
+        with self._db.transaction() as db:
+            return db.execute(
+                journal.update()
+                .where(sa.or_(journal.c.block_number > block_number, journal.c.status == "signed"))
+                .values(status="abandoned", block_hash=None)
+            ).rowcount
 
     def sends_to_replay(self) -> list[SignedSend]:
         """Every unconfirmed send of every signer, in the order the chain first ran them (see _TO_SEND_AGAIN)."""

@@ -54,6 +54,10 @@ class Gateway:
         assert self.process is not None
         return self.process.pid
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def start(self) -> None:
         command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:app_factory"]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning", "--no-access-log"]
@@ -153,8 +157,28 @@ class Ledger:
         return str(self.rpc.call("evm_snapshot", []))
 
     def revert(self, snapshot: str) -> None:
+        """The chain as it was at ``snapshot``, on purpose: the gateway is told to forget what went with it.
+
+        Otherwise it would take the blocks reverted for lost, and send their transactions again
+        (api.services.rollback). It is stopped meanwhile, so that it never sees the chain shorter.
+        """
+        running = self.gateway is not None and self.gateway.running
+        if running:
+            assert self.gateway is not None
+            self.gateway.stop()
         if not self.rpc.call("evm_revert", [snapshot]):
             raise RuntimeError(f"the chain could not be reverted to snapshot {snapshot}")
+        from api.settings import gateway_settings
+        from api.store import GatewayStore
+
+        store = GatewayStore(gateway_settings(self.settings).gateway_db_path)
+        try:
+            store.forget_sends_above(self.block_number())
+        finally:
+            store.close()
+        if running:
+            assert self.gateway is not None
+            self.gateway.start()
 
     def block_number(self) -> int:
         return int(self.rpc.call("eth_blockNumber", []), 16)
@@ -181,12 +205,6 @@ class Ledger:
         self.gateway = Gateway(self.data_dir, env)
         self.gateway.start()
         return self.gateway
-
-    def restart_gateway(self) -> None:
-        """Stops the gateway and starts it again on the same port and data folder."""
-        assert self.gateway is not None, "the gateway is not started"
-        self.gateway.stop()
-        self.gateway.start()
 
     @property
     def api_url(self) -> str:

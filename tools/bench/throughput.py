@@ -280,8 +280,7 @@ class Fresh:
         self._snapshot = self.ledger.snapshot()  # a snapshot is used up by reverting to it
         self.setup.gateway.reset()
         self.setup.raw.reset()
-        if gateway:
-            self.ledger.restart_gateway()
+        if gateway:  # restarted by the revert
             # One request per member: every connection, key and nonce is warm.
             members = len(self.setup.gateway.members)
             warm_up = _closed_loop(
