@@ -187,6 +187,16 @@ def _member_writes(
             tally.errors.append(f"{type(exc).__name__}: {exc}")
 
 
+def _issue_body(h: Harness, supplier: ApiMember, amount: str = "1000.00") -> dict[str, Any]:
+    return {
+        "to": supplier.address,
+        "amount": amount,
+        "maturity_date": h.date_in(90).isoformat(),
+        "document_hash": new_document_hash(),
+        "invoice_number": new_invoice_number(),
+    }
+
+
 def _until_ready(h: Harness, timeout: float = 30.0) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
@@ -206,6 +216,7 @@ def test_writes_through_a_chain_outage_are_answered_503_and_none_is_lost_or_made
     cores = [h.core() for _ in range(members)]
     suppliers = [h.onboard("supplier") for _ in range(members)]
     downstream = h.onboard("supplier")
+    probe_core, probe_supplier = h.core(), h.onboard("supplier")
     outage, tally, stop = Outage(), Tally(), threading.Event()
     workers = [
         threading.Thread(target=_member_writes, args=(h, core, supplier, downstream, outage, tally, stop))
@@ -217,10 +228,17 @@ def test_writes_through_a_chain_outage_are_answered_503_and_none_is_lost_or_made
     try:
         time.sleep(strength(2.0, 10.0))
         # Refused: the chain is stopped cleanly (its state saved) and started again on the same port.
+        probe_body = _issue_body(h, probe_supplier)  # its maturity read from the chain while it answers
         outage.away.set()
         chain.stop()
+        # The members' writes in flight wait the outage out; one that arrives while it lasts must meet it.
+        probe = threading.Thread(
+            target=_write, args=(probe_core, "/v1/certificates", probe_body, outage, tally, threading.Event())
+        )
+        probe.start()
         time.sleep(AWAY_S)
         chain.start()
+        probe.join(timeout=FINAL_WITHIN_S + 30)
         outage.away.clear()
         refused_back_after = _until_ready(h)
         time.sleep(strength(2.0, 10.0))
@@ -284,18 +302,7 @@ def test_writes_through_a_chain_outage_are_answered_503_and_none_is_lost_or_made
     assert all(a.status < 500 or a.status == 503 for a in attempts), statuses
     # The gateway carries on by itself: a new write succeeds, and the index has every certificate answered.
     final_issue = _write(
-        cores[0],
-        "/v1/certificates",
-        {
-            "to": suppliers[0].address,
-            "amount": "1.00",
-            "maturity_date": h.date_in(90).isoformat(),
-            "document_hash": new_document_hash(),
-            "invoice_number": new_invoice_number(),
-        },
-        outage,
-        tally,
-        threading.Event(),
+        cores[0], "/v1/certificates", _issue_body(h, suppliers[0], "1.00"), outage, tally, threading.Event()
     )
     assert final_issue is not None and final_issue.status_code == 201, final_issue and final_issue.text
     # Nothing half-written: the certificates on the chain are exactly the ones answered 2xx, each once.
