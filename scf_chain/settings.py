@@ -27,7 +27,11 @@ class Settings(BaseSettings):
         description="Development mode: the local chain, Anvil's well-known accounts and default passphrases.",
     )
     data_dir: Path = Field(default=Path(".scf"), description="Where chain state, keys, manifests and databases live.")
-    rpc_url: str | None = Field(default=None, description="JSON-RPC endpoint; unset means the embedded local chain.")
+    rpc_url: str | None = Field(
+        default=None,
+        description="JSON-RPC endpoint, or the consortium's nodes as a comma-separated list (one is used at a time, "
+        "the next when it stops); unset means the embedded local chain.",
+    )
     chain_id: int = Field(default=31337, description="Chain id the gateway signs for.")
     chain_port: int = Field(default=8545, description="Port of the embedded local chain.")
     api_host: str = "127.0.0.1"
@@ -40,7 +44,22 @@ class Settings(BaseSettings):
     max_pending_per_sender: int = Field(
         default=64, description="Transactions one signer may have in flight; keep below Besu's per-sender limit."
     )
-    confirmations: int = Field(default=0, description="Blocks the indexer waits for; 0 for Anvil and QBFT.")
+    confirmations: int = Field(
+        default=0,
+        ge=0,
+        description="Blocks a write's block must have above it before it is indexed and answered: 0 for Anvil and "
+        "for BFT finality (IBFT, QBFT: a block is final once made); a few (2) for Clique, which can reorganise. "
+        "Unset on a Clique chain, the gateway uses 2.",
+    )
+    stall_after_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Several block intervals: a node whose head has not moved for this long while another's did "
+        "is passed over, and a network where no node's head has moved for this long is halted (a BFT network "
+        "that lost its quorum): writes are refused with 503 until blocks come again. 0: never judged halted. "
+        "Watched where SCF_RPC_URL names several nodes; not applied to a chain that mines only on demand "
+        "(Anvil's automine).",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
@@ -48,13 +67,33 @@ class Settings(BaseSettings):
             secret = self.keystore_passphrase.get_secret_value()
             if not secret or secret == DEFAULT_PASSPHRASE:
                 raise ValueError("SCF_KEYSTORE_PASSPHRASE must be set to a real passphrase outside development mode")
-        if self.dev_mode and self.rpc_url and not self._is_embedded_chain(self.rpc_url):
+        remote = [url for url in self.rpc_urls if not self._is_embedded_chain(url)] if self.dev_mode else []
+        if remote:
             # Development mode signs with Anvil's publicly known keys: anyone could sign as the operator there.
             raise ValueError(
                 f"SCF_DEV_MODE is on, which signs with Anvil's publicly known keys, but SCF_RPC_URL points at "
-                f"{_without_credentials(self.rpc_url)}, not the embedded chain: set SCF_DEV_MODE=false for that "
+                f"{_without_credentials(remote[0])}, not the embedded chain: set SCF_DEV_MODE=false for that "
                 f"network, or unset SCF_RPC_URL"
             )
+        return self
+
+    @property
+    def rpc_urls(self) -> list[str]:
+        """The configured nodes' URLs, in order (``SCF_RPC_URL`` split at commas); empty for the embedded chain."""
+        if not self.rpc_url:
+            return []
+        return [url.strip() for url in self.rpc_url.split(",") if url.strip()]
+
+    @model_validator(mode="after")
+    def _check_rpc_urls(self) -> Settings:  # after the dev-mode check: its refusal says more
+        if self.rpc_url and not self.rpc_urls:
+            raise ValueError("SCF_RPC_URL is empty: name the node's URL (several, separated by commas), or unset it")
+        for url in self.rpc_urls:
+            if not _is_http_url(url):
+                raise ValueError(
+                    f"SCF_RPC_URL: {_without_credentials(url)} is not an http(s) URL such as http://besu-1:8545 "
+                    "(several nodes are separated by commas)"
+                )
         return self
 
     def _is_embedded_chain(self, url: str) -> bool:
@@ -118,6 +157,15 @@ def load_settings_of(kind: type[S]) -> S:
             field = ".".join(str(part) for part in error["loc"])
             problems.append(f"SCF_{field.upper()}: {message}" if field else message)
         raise InvalidSettings("invalid settings: " + "; ".join(problems)) from None
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _without_credentials(url: str) -> str:

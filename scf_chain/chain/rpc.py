@@ -65,10 +65,10 @@ class PooledHTTPProvider(JSONBaseProvider):
             )
         except urllib3.exceptions.HTTPError as exc:
             raise ChainUnavailable(
-                f"the chain at {_shown(self.endpoint_uri)} did not answer: {type(exc).__name__}"
+                f"the chain at {shown_url(self.endpoint_uri)} did not answer: {type(exc).__name__}"
             ) from exc
         if response.status >= 400:
-            raise ChainUnavailable(f"the chain at {_shown(self.endpoint_uri)} answered HTTP {response.status}")
+            raise ChainUnavailable(f"the chain at {shown_url(self.endpoint_uri)} answered HTTP {response.status}")
         return bytes(response.data)
 
 
@@ -85,7 +85,7 @@ def _pool_for(url: str, max_connections: int) -> urllib3.PoolManager:
     return urllib3.PoolManager(**options)
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """The URL without any credentials in it, for messages."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
