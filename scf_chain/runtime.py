@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
+from web3.providers.base import JSONBaseProvider
+from web3.types import RPCEndpoint
 
 from scf_chain.chain.compiler import CompiledContract, compile_contracts
 from scf_chain.chain.deploy import DESK_CONTRACT, LEDGER_CONTRACT, TOKEN_CONTRACT, Deployment, deploy, find_deployment
 from scf_chain.chain.keys import DEV_SCRYPT_N, PRODUCTION_SCRYPT_N, KeyStore, anvil_account
 from scf_chain.chain.local import LocalChain, rpc_answers
-from scf_chain.chain.rpc import PooledHTTPProvider
+from scf_chain.chain.nodes import FailoverProvider
+from scf_chain.chain.rpc import PooledHTTPProvider, shown_url
 from scf_chain.chain.transactions import Journal, TransactionSender
 from scf_chain.client.clock import LedgerClock
 from scf_chain.client.ledger import ContractAt, LedgerClient
@@ -40,14 +45,68 @@ def rpc_url(settings: Settings) -> str:
     return record.url if record else f"http://127.0.0.1:{settings.chain_port}"
 
 
+# A block's extraData past its 32 bytes of vanity carries validators' data (Clique, IBFT, QBFT), which
+# web3 refuses in a block unless ExtraDataToPOAMiddleware is in place.
+VANITY_BYTES = 32
+CLIQUE_SEAL_BYTES = 65
+# Unset SCF_CONFIRMATIONS on a Clique chain, whose blocks are final only a little later (BFT ones at once).
+CLIQUE_CONFIRMATIONS = 2
+
+
+def rpc_urls(settings: Settings) -> list[str]:
+    """The configured nodes (SCF_RPC_URL, comma-separated), else the running local chain of this data folder."""
+    return settings.rpc_urls or [rpc_url(settings)]
+
+
 def connect(settings: Settings) -> Web3:
-    url = rpc_url(settings)
-    if not rpc_answers(url, timeout=2.0):
-        raise ChainUnavailable(f"the chain at {url} does not answer; start it with `scf chain up`")
-    w3 = Web3(PooledHTTPProvider(url))
-    if settings.poa:
+    """The chain, through its one node, or through several with failover (scf_chain.chain.nodes); any node
+    answering is enough. The POA middleware goes in when asked (SCF_POA) or when the chain's blocks carry
+    validators' data."""
+    urls = rpc_urls(settings)
+    if not any(rpc_answers(url, timeout=2.0) for url in urls):
+        shown = ", ".join(shown_url(url) for url in urls)
+        raise ChainUnavailable(f"the chain at {shown} does not answer; start it with `scf chain up`")
+    provider: PooledHTTPProvider | FailoverProvider
+    if len(urls) == 1:
+        provider = PooledHTTPProvider(urls[0])
+    else:
+        provider = FailoverProvider(urls, lag_after_s=settings.stall_after_s, halt_after_s=None)
+        if not _mines_on_demand(provider):  # Anvil's automine makes no block while idle: that is no halt
+            provider.halt_after_s = settings.stall_after_s
+    w3 = Web3(provider)
+    extra_data = _latest_extra_data(provider)
+    if settings.poa or len(extra_data) > VANITY_BYTES:
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    if "confirmations" not in settings.model_fields_set and _is_clique(provider, extra_data):
+        log.info("a Clique chain: writes are answered %d blocks deep (set SCF_CONFIRMATIONS)", CLIQUE_CONFIRMATIONS)
+        settings.confirmations = CLIQUE_CONFIRMATIONS
     return w3
+
+
+def _raw(provider: JSONBaseProvider, method: str, params: list[Any]) -> Any:
+    """A call's result without web3's formatters (which refuse a POA block), or None for an error answer."""
+    try:
+        return provider.make_request(RPCEndpoint(method), params).get("result")
+    except ChainUnavailable:
+        return None
+
+
+def _latest_extra_data(provider: JSONBaseProvider) -> bytes:
+    block = _raw(provider, "eth_getBlockByNumber", ["latest", False])
+    extra = block.get("extraData") if isinstance(block, dict) else None
+    return bytes(HexBytes(extra)) if isinstance(extra, str) else b""
+
+
+def _is_clique(provider: JSONBaseProvider, extra_data: bytes) -> bool:
+    """Clique: its signers answer, or the block's extraData is vanity and a seal (no validator list, as QBFT's)."""
+    if isinstance(_raw(provider, "clique_getSigners", ["latest"]), list):
+        return True
+    return len(extra_data) == VANITY_BYTES + CLIQUE_SEAL_BYTES
+
+
+def _mines_on_demand(provider: JSONBaseProvider) -> bool:
+    """Whether the chain makes a block only for a transaction (Anvil's or Hardhat's automine)."""
+    return any(_raw(provider, method, []) is True for method in ("anvil_getAutomine", "hardhat_getAutomine"))
 
 
 def open_keystore(settings: Settings) -> KeyStore:
