@@ -35,6 +35,7 @@ from api.render.problems import PROBLEM_JSON, Problem
 from api.schemas import WriteResult
 from api.services.writes import WORKFLOW_KINDS, certificate_out
 from api.store import Operation
+from scf_chain.chain.nodes import failovers_of
 from scf_chain.chain.transactions import TxOutcome, TxState
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class InterruptedOperations:
         self._waiting = {operation.id for operation in gateway.store.unfinished_operations()}
         # Made before the first request of this run: every record in progress now is the previous run's.
         self._keys = gateway.store.idempotency_keys_in_progress()
+        self._failovers = 0  # a failover at start-up too: the first pass sends again what the new node lacks
         if self._waiting or self._keys:
             log.warning(
                 "%d operations and %d idempotency records were unfinished at start-up; settling them from receipts",
@@ -69,9 +71,12 @@ class InterruptedOperations:
         their journalled transactions the chain has not seen are broadcast again first.
         """
         self._waiting |= gateway.take_unsettled()
-        if self._waiting:  # on every pass: a pass that found the chain away has sent nothing again
+        # Another node took over (scf_chain.chain.nodes): it may lack what the last one held but had not passed on.
+        failovers = failovers_of(gateway.runtime.w3)
+        if self._waiting or failovers != self._failovers:  # on every pass: one that found the chain away sent nothing
             for sender in gateway.journal.senders_with_unconfirmed():
                 gateway.runtime.sender.resume(sender)
+            self._failovers = failovers
         for operation_id in sorted(self._waiting):
             operation = gateway.store.operation(operation_id)
             if operation is None or operation.status not in ("submitted", "mined") or _settle(gateway, operation):

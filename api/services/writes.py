@@ -24,6 +24,7 @@ from api.render.problems import Problem, chain_unavailable, from_library_error
 from api.schemas import CertificateOut, CertificateStatus, OperationOut, OperationStatus, WriteResult
 from api.services import rollback
 from api.store import IDEMPOTENCY_SCOPE_KEY, SHOWN_ONCE_FIELD, Operation, recording_operation, without_secrets
+from scf_chain.chain.nodes import halted_for
 from scf_chain.domain.errors import ChainUnavailable, ScfError
 from scf_chain.domain.types import Role, TxResult
 from scf_chain.index.indexer import CertificateRecord
@@ -122,6 +123,9 @@ def respond(
     journal's own database transaction, before it is broadcast. By default the write runs now and answers
     its body; with ``Prefer: respond-async`` it answers 202 and the operation, and runs in the background.
     """
+    halted = halted_for(gateway.runtime.w3)
+    if halted is not None:  # before anything is signed: it could not be mined, and would wait out the timeout
+        raise ChainUnavailable(f"the network has produced no block for {halted:.0f} s")
     if not gateway.chain_checked.is_set():
         rollback.repair(gateway)  # the chain stopped answering since the last check: it may have come back shorter
     operation = gateway.store.create_operation(caller.address, kind)
