@@ -2,8 +2,10 @@
 
 Its state lives in the data folder (``--state``), saved every second and on a clean
 stop, so a restart keeps every certificate. Gas is free, as on a consortium
-network. A small record file says which process and port a running chain has, so
-that every command of one checkout finds it.
+network. It mines each transaction as it arrives, unless given a block time: then a block
+every that many seconds with whatever arrived meanwhile, as a consortium network does.
+A small record file says which process and port a running chain has, so that every
+command of one checkout finds it.
 """
 
 from __future__ import annotations
@@ -80,10 +82,16 @@ class ChainRecord:
 class LocalChain:
     """One Anvil process whose state file and record live in ``directory``."""
 
-    def __init__(self, directory: Path, *, port: int = 0, chain_id: int = 31337) -> None:
+    def __init__(
+        self, directory: Path, *, port: int = 0, chain_id: int = 31337, block_time: float | None = None
+    ) -> None:
+        """``block_time``: seconds between blocks (Anvil's ``--block-time``); None mines every transaction at once."""
+        if block_time is not None and not block_time > 0:
+            raise ScfError(f"a block time is a positive number of seconds, not {block_time}")
         self.directory = directory
         self.port = port
         self.chain_id = chain_id
+        self.block_time = block_time
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -133,6 +141,8 @@ class LocalChain:
             "--state-interval", str(STATE_INTERVAL_S),
             "--silent",
         ]  # fmt: skip
+        if self.block_time is not None:
+            command += ["--block-time", f"{self.block_time:g}"]
         log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE), "ab")
         # A session of its own, so that a terminal's Ctrl-C reaches us first and we stop it cleanly;
         # the umask keeps the state Anvil writes (every account and balance) to this user.
@@ -181,6 +191,8 @@ class LocalChain:
             # goes with it, unanswered, for the sender to broadcast again.
             with contextlib.suppress(ScfError):  # not answering: it is stopped all the same
                 _rpc(record.url, "evm_setAutomine", [False])
+                if self.block_time is not None:  # the same for the blocks of interval mining
+                    _rpc(record.url, "evm_setIntervalMining", [0])
             os.kill(record.pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while _process_alive(record.pid) and time.monotonic() < deadline:
