@@ -13,11 +13,25 @@ Once a transaction is signed, a chain that stops answering for a while is waited
 (for up to the receipt timeout): the same signed bytes are broadcast again until the
 chain takes them, and the receipt is asked for until it answers. Giving up at that
 point would report a failure for a transaction that may yet be mined.
+
+On a network that makes a block every second or so, a signer has many transactions in
+flight at once, which meets two problems a chain mining each transaction at once never
+shows:
+
+- A write may depend on an earlier one of its signer not yet in a block (a part of a
+  certificate transferred while its acceptance is pending). Its gas is estimated against
+  the ``pending`` state, which holds the node's pool, and only when that estimate reverts
+  while earlier sends of the signer are still unmined are those waited for and the
+  estimate made again (see :meth:`TransactionSender._estimate`).
+- A transaction the node loses while later ones of its signer were sent (evicted from the
+  pool, a node restarted without it) holds those back for ever. A receipt long in coming
+  makes the sender look for such a gap and fill it (see :meth:`TransactionSender._fill_gaps`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -33,13 +47,14 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import (
+    BlockNotFound,
     ContractCustomError,
     ContractLogicError,
     TimeExhausted,
     TransactionNotFound,
     Web3RPCError,
 )
-from web3.types import TxParams, TxReceipt
+from web3.types import RPCEndpoint, TxParams, TxReceipt
 
 from scf_chain.domain.errors import ChainUnavailable, ScfError, TransactionFailed
 
@@ -53,6 +68,16 @@ NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement
 DELIVERED_ERRORS = ("already known", "nonce too low")
 # How often a chain that does not answer is tried again while a signed transaction waits on it.
 OUTAGE_RETRY_S = 0.2
+# A receipt is asked for at once and then less and less often: a chain that mines each transaction as it comes
+# answers in milliseconds, one that mines every few seconds would only be asked in vain.
+RECEIPT_POLL_MIN_S = 0.01
+RECEIPT_POLL_MAX_S = 0.2
+# How long a receipt may be awaited before the signer's nonces are looked at for a gap (see _fill_gaps).
+GAP_CHECK_S = 3.0
+# How long a send whose estimate reverted waits for the earlier sends of its signer to be mined (see _estimate).
+PREDECESSOR_WAIT_S = 10.0
+# A transfer of nothing from a signer to itself: what takes a nonce whose own transaction is lost.
+FILLER_GAS = 21_000
 
 # A contract call or a deployment.
 Sendable = ContractFunction | ContractConstructor
@@ -118,7 +143,12 @@ class TransactionSender:
         journal: Journal | None = None,
         receipt_timeout: float = 30.0,
         max_pending_per_sender: int = 64,
+        gap_check_s: float = GAP_CHECK_S,
+        predecessor_wait_s: float = PREDECESSOR_WAIT_S,
+        pending_state: bool | None = None,
     ) -> None:
+        """``pending_state``: whether the node runs its pool in its ``pending`` state (Anvil, Geth) or takes
+        ``pending`` for ``latest`` (Besu); None asks the node (see :meth:`_estimate`)."""
         self.w3 = w3
         self.chain_id = chain_id
         self.gas_price = gas_price
@@ -130,6 +160,18 @@ class TransactionSender:
         self._registry_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._next_nonce: dict[str, int] = {}
+        self.gap_check_s = gap_check_s
+        self.predecessor_wait_s = predecessor_wait_s
+        self.pending_state = pending_state
+        # What is in flight, for filling gaps: per signer, nonce -> its broadcast send; under _flight_lock.
+        self._flight_lock = threading.Lock()
+        self._in_flight: dict[str, dict[int, SignedSend]] = {}
+        self._fillers: dict[str, dict[int, SignedSend]] = {}
+        # Sends whose nonce went to another transaction, for good: hash -> what their waiter is told.
+        self._dropped: dict[str, str] = {}
+        self._gap_checked: dict[str, float] = {}
+        # The signers seen, to sign a filler for one of them.
+        self._accounts: dict[str, LocalAccount] = {}
 
     def _lock_for(self, address: str) -> threading.Lock:
         with self._registry_lock:
@@ -146,6 +188,7 @@ class TransactionSender:
         """
         address = to_checksum_address(account.address)
         with self._lock_for(address):
+            self._accounts[address] = account
             transaction = self._build(address, call, gas)
             for attempt in range(2):
                 transaction["nonce"] = self._take_nonce(address)
@@ -158,6 +201,8 @@ class TransactionSender:
                 try:
                     self._broadcast(send)
                 except Web3RPCError as exc:
+                    # Refused, the transaction leaves no gap: its nonce goes to the next send, which asks the
+                    # chain for it (no later nonce was handed out meanwhile, all being under this lock).
                     if attempt == 0 and any(text in str(exc).lower() for text in NONCE_ERRORS):
                         # Someone else used this key, or the chain restarted: resync once.
                         log.warning("nonce %d of %s was stale; resyncing from the chain", send.nonce, address)
@@ -166,6 +211,7 @@ class TransactionSender:
                     self._next_nonce.pop(address, None)
                     raise TransactionFailed(f"the chain refused the transaction: {_rpc_message(exc)}") from exc
                 self._next_nonce[address] = send.nonce + 1
+                self._track(send)
                 return send.tx_hash
         raise TransactionFailed("the transaction could not be given a valid nonce")
 
@@ -199,34 +245,53 @@ class TransactionSender:
 
     def wait(self, tx_hash: str, *, call: Sendable | None = None, sender: str | None = None) -> TxReceipt:
         deadline = time.monotonic() + self.receipt_timeout
+        address = to_checksum_address(sender) if sender is not None else None
+        next_gap_check = time.monotonic() + self.gap_check_s
+        poll = RECEIPT_POLL_MIN_S
         outage = False
         while True:
             try:
                 if outage:
                     self._send_again_if_forgotten(tx_hash, sender)
-                receipt = self.w3.eth.wait_for_transaction_receipt(
-                    HexBytes(tx_hash), timeout=max(deadline - time.monotonic(), 0.01), poll_latency=0.01
-                )
-                break
-            except TimeExhausted as exc:
-                if sender is not None:
-                    # Its nonce may be free again (a node that forgot its pool): the next send asks the chain.
-                    address = to_checksum_address(sender)
-                    with self._lock_for(address):
-                        self._next_nonce.pop(address, None)
-                raise TransactionFailed(
-                    f"transaction {tx_hash} was not mined within {self.receipt_timeout:.0f}s"
-                ) from exc
+                    outage = False
+                receipt = self._receipt(tx_hash)
+                if receipt is not None:
+                    break
+                with self._flight_lock:
+                    dropped = self._dropped.pop(tx_hash, None)
+                if dropped is not None:
+                    raise TransactionFailed(dropped)
+                now = time.monotonic()
+                if now >= deadline:
+                    self._untrack(tx_hash)
+                    if address is not None:
+                        # Its nonce may be free again (a node that forgot its pool): the next send asks the chain.
+                        with self._lock_for(address):
+                            self._next_nonce.pop(address, None)
+                    raise TransactionFailed(f"transaction {tx_hash} was not mined within {self.receipt_timeout:.0f}s")
+                if address is not None and now >= next_gap_check:
+                    self._fill_gaps(address, tx_hash)
+                    next_gap_check = time.monotonic() + self.gap_check_s
+                    continue  # it may have been found dropped
+                time.sleep(min(poll, deadline - now))
+                poll = min(poll * 2, RECEIPT_POLL_MAX_S)
             except ChainUnavailable:
                 # The transaction is on its way and may be mined: the chain's absence is waited out, not reported.
                 if time.monotonic() >= deadline:
                     raise
                 outage = True
                 time.sleep(OUTAGE_RETRY_S)
+        self._untrack(tx_hash)
         self._journal_receipt(tx_hash, receipt)
         if receipt["status"] != 1:
             raise self._revert_reason(tx_hash, receipt, call, sender)
         return receipt
+
+    def _receipt(self, tx_hash: str) -> TxReceipt | None:
+        try:
+            return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return None
 
     def _send_again_if_forgotten(self, tx_hash: str, sender: str | None) -> None:
         """After an outage: a node restarted without its pool no longer holds the transaction; the journal's
@@ -253,6 +318,7 @@ class TransactionSender:
                 return TxOutcome(tx_hash, TxState.UNKNOWN)
             return TxOutcome(tx_hash, TxState.PENDING)
         success = receipt["status"] == 1
+        self._untrack(tx_hash)
         self._journal_receipt(tx_hash, receipt)
         return TxOutcome(tx_hash, TxState.MINED if success else TxState.REVERTED, receipt["blockNumber"])
 
@@ -310,6 +376,7 @@ class TransactionSender:
                 try:
                     self.w3.eth.send_raw_transaction(send.raw)
                     resent += 1
+                    self._track(send)  # a gap behind it is filled like one of this run's
                 except Web3RPCError as exc:
                     log.warning("journalled transaction %s was not rebroadcast: %s", send.tx_hash, _rpc_message(exc))
             self._next_nonce.pop(address, None)
@@ -342,26 +409,213 @@ class TransactionSender:
         return {**transaction, "gas": gas, "chainId": self.chain_id}
 
     def _estimate(self, estimate_gas: Callable[..., int], params: dict[str, Any]) -> int:
-        """The gas to send with, over the node's estimate; a call that would revert raises the decoded error."""
+        """The gas to send with, over the node's estimate; a call that would revert raises the decoded error.
+
+        Estimated against the ``pending`` state: on interval blocks a write may depend on an earlier one of its
+        signer still in the pool, and would revert against ``latest``. Anvil and Geth run the pool in their
+        ``pending`` state; a node that takes ``pending`` for ``latest`` (Besu) reverts there, so a revert while
+        the signer has sends in flight is checked once more after they are mined: only a revert then is final.
+        Estimating keeps the gas of each write its own and refuses a doomed write, with the ledger's decoded
+        error, before it takes a nonce; a table of fixed gas limits per ledger function would need the same
+        call against ``pending`` to refuse it, and would go stale with every change of the contracts.
+        """
         try:
             estimate = estimate_gas(cast(TxParams, params), block_identifier="pending")
         except (ContractCustomError, ContractLogicError) as exc:
-            raise self._decode_revert(exc.data) from None
+            if not self._await_predecessors(to_checksum_address(params["from"])):
+                raise self._decode_revert(exc.data) from None
+            try:
+                estimate = estimate_gas(cast(TxParams, params), block_identifier="pending")
+            except (ContractCustomError, ContractLogicError) as again:
+                raise self._decode_revert(again.data) from None
         return int(estimate) * GAS_HEADROOM_NUMERATOR // GAS_HEADROOM_DENOMINATOR
+
+    def _runs_pending_state(self) -> bool:
+        """Whether the node's ``pending`` state is a block to come, over its pool: its number is past the latest.
+
+        A node that takes ``pending`` for ``latest`` answers the latest block. Asked pending block first: a block
+        mined between the two questions can only make a node with a pending state look like one without (and
+        cost a wait), never the other way round. Once seen, it is kept.
+        """
+        if self.pending_state is None:
+            try:
+                pending = self.w3.eth.get_block("pending")["number"]
+                latest = self.w3.eth.block_number
+            except (Web3RPCError, BlockNotFound, KeyError):
+                return False
+            if pending is not None and pending > latest:
+                self.pending_state = True
+        return bool(self.pending_state)
+
+    def _await_predecessors(self, address: str) -> bool:
+        """Waits, under the signer's lock, for its sends in flight to be mined; whether there were any, on a node
+        without a pending state of its own, and they were mined within ``predecessor_wait_s``."""
+        with self._flight_lock:
+            nonces = list(self._in_flight.get(address, {}))
+        if not nonces:
+            return False
+        highest = max(nonces)
+        if self.w3.eth.get_transaction_count(to_checksum_address(address), "latest") > highest:
+            return False  # nothing of the signer is in flight any more: the revert stands
+        if self._runs_pending_state():
+            return False  # the estimate ran after them already
+        deadline = time.monotonic() + self.predecessor_wait_s
+        poll = RECEIPT_POLL_MIN_S
+        while time.monotonic() < deadline:
+            time.sleep(poll)
+            poll = min(poll * 2, RECEIPT_POLL_MAX_S)
+            if self.w3.eth.get_transaction_count(to_checksum_address(address), "latest") > highest:
+                return True
+        return False
 
     def _take_nonce(self, address: str) -> int:
         if address not in self._next_nonce:
             self._next_nonce[address] = self.w3.eth.get_transaction_count(to_checksum_address(address), "pending")
         return self._next_nonce[address]
 
+    # What is in flight, and its gaps
+
+    def _track(self, send: SignedSend) -> None:
+        with self._flight_lock:
+            sends = self._in_flight.setdefault(send.sender, {})
+            sends[send.nonce] = send
+            # Sends never waited for are forgotten, the oldest first, so that this stays small.
+            while len(sends) > 2 * self.max_pending_per_sender:
+                del sends[min(sends)]
+
+    def _untrack(self, tx_hash: str) -> None:
+        with self._flight_lock:
+            for sends in self._in_flight.values():
+                for nonce, send in list(sends.items()):
+                    if send.tx_hash == tx_hash:
+                        del sends[nonce]
+                        return
+
+    def _tracked(self, tx_hash: str) -> SignedSend | None:
+        with self._flight_lock:
+            for sends in self._in_flight.values():
+                for send in sends.values():
+                    if send.tx_hash == tx_hash:
+                        return send
+        return None
+
+    def _fill_gaps(self, address: str, waiting: str) -> None:
+        """A receipt long in coming: makes sure no lost transaction of ``address`` holds it back.
+
+        A signer's transactions are mined in nonce order. A revert at mining uses its nonce, and one refused at
+        broadcast hands its nonce to the next send, so neither leaves a gap; but one the node loses (evicted from
+        its pool, a node restarted without it, dropped by hand) after later ones were sent holds those back for
+        ever. The lowest nonce the chain has not mined, and that of the transaction waited for, are looked at:
+
+        - a transaction of ours there that the node neither holds nor mined is broadcast again, the same signed
+          bytes (the journal's, after a restart), and its operation goes on as if nothing happened;
+        - if the node refuses them, or none of ours is known there while later ones wait, a transfer of nothing
+          from the signer to itself (a filler) takes the nonce, so that those behind it are mined, and the lost
+          transaction's waiter is told at once that it was dropped. A filler is not journalled: it belongs to no
+          operation, and one lost before it is mined leaves the same gap, found and filled again;
+        - a transaction of ours whose nonce the chain mined with another one was replaced: its waiter is told.
+        """
+        with self._lock_for(address):
+            mined = self.w3.eth.get_transaction_count(to_checksum_address(address), "latest")
+            nonces: list[int] = []
+            now = time.monotonic()
+            # The lowest nonce is everyone's business: looked at by one waiter of the signer at a time.
+            if now - self._gap_checked.get(address, -math.inf) >= self.gap_check_s / 2:
+                self._gap_checked[address] = now
+                nonces.append(mined)
+            own = self._tracked(waiting)
+            if own is not None and own.nonce != mined:
+                nonces.append(own.nonce)
+            with self._flight_lock:
+                fillers = self._fillers.get(address, {})
+                for nonce in [n for n in fillers if n < mined]:
+                    del fillers[nonce]
+            for nonce in nonces:
+                self._fill_nonce(address, nonce, mined)
+
+    def _fill_nonce(self, address: str, nonce: int, mined: int) -> None:
+        with self._flight_lock:
+            tracked = self._in_flight.get(address, {})
+            ours = [send for send in (tracked.get(nonce), self._fillers.get(address, {}).get(nonce)) if send]
+            waiting_behind = any(n > nonce for n in tracked)
+        if not ours and nonce >= mined and self.journal is not None:
+            ours = [send for send in self.journal.unconfirmed(address) if send.nonce == nonce][-1:]
+        if any(self.outcome(send.tx_hash).state is not TxState.UNKNOWN for send in ours):
+            return  # held by the node, or mined: no gap
+        if nonce < mined:
+            for send in ours:
+                self._mark_dropped(
+                    send, f"transaction {send.tx_hash} was replaced: the chain mined another one at its nonce {nonce}"
+                )
+            return
+        refusal = "the node did not have it"
+        for send in ours[:1]:
+            try:
+                self.w3.eth.send_raw_transaction(send.raw)
+                log.warning("lost transaction %s (nonce %d of %s) sent again", send.tx_hash, nonce, address)
+                return
+            except Web3RPCError as exc:
+                if any(text in str(exc).lower() for text in DELIVERED_ERRORS):
+                    return
+                refusal = f"the node refused it again: {_rpc_message(exc)}"
+        expected = nonce < self._next_nonce.get(address, 0) or waiting_behind
+        account = self._accounts.get(address)
+        if not expected or account is None:
+            return
+        transaction: dict[str, Any] = {"to": address, "value": 0, "data": b"", "gas": FILLER_GAS}
+        transaction |= {"gasPrice": self.gas_price, "nonce": nonce, "chainId": self.chain_id}
+        signed = account.sign_transaction(transaction)
+        filler = SignedSend(address, nonce, "0x" + signed.hash.hex(), bytes(signed.raw_transaction))
+        try:
+            self.w3.eth.send_raw_transaction(filler.raw)
+        except Web3RPCError as exc:
+            log.error("nonce %d of %s is a gap that could not be filled: %s", nonce, address, _rpc_message(exc))
+            return
+        log.warning("nonce %d of %s was lost (%s); filled with transaction %s", nonce, address, refusal, filler.tx_hash)
+        with self._flight_lock:
+            self._fillers.setdefault(address, {})[nonce] = filler
+        for send in ours:
+            if send.tx_hash != filler.tx_hash:
+                self._mark_dropped(
+                    send,
+                    f"transaction {send.tx_hash} was dropped by the chain and not taken again ({refusal}); its nonce "
+                    f"{nonce} was filled with a transfer of nothing, so that the later transactions of {address} "
+                    "could be mined",
+                )
+
+    def _mark_dropped(self, send: SignedSend, message: str) -> None:
+        self._untrack(send.tx_hash)
+        with self._flight_lock:
+            self._dropped[send.tx_hash] = message
+
     def _revert_reason(self, tx_hash: str, receipt: TxReceipt, call: Sendable | None, sender: str | None) -> ScfError:
-        """Replays a reverted call at its block to learn why it reverted."""
+        """Why a mined transaction reverted: from its trace where the node gives one, else replayed at its block.
+
+        The trace is the transaction's own run, after those before it in its block; a replay on the block before
+        misses them, which on interval blocks may be what made it revert.
+        """
+        traced = self._traced_revert_data(tx_hash)
+        if traced is not None:
+            return self._decode_revert(traced)
         if isinstance(call, ContractFunction) and sender is not None:
             try:
                 call.call({"from": sender}, block_identifier=receipt["blockNumber"] - 1)
             except (ContractCustomError, ContractLogicError) as exc:
                 return self._decode_revert(exc.data)
         return TransactionFailed(f"transaction {tx_hash} reverted")
+
+    def _traced_revert_data(self, tx_hash: str) -> str | None:
+        """The revert data of a mined transaction from the node's call tracer; None where it has no debug API."""
+        tracer = {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": True}}
+        try:
+            answer = self.w3.provider.make_request(RPCEndpoint("debug_traceTransaction"), [tx_hash, tracer])
+        except ChainUnavailable:
+            return None
+        result = answer.get("result") if isinstance(answer, dict) else None
+        if not isinstance(result, dict) or not result.get("error"):
+            return None
+        output = result.get("output")
+        return output if isinstance(output, str) and len(output) > 2 else None
 
 
 def call_data(call: ContractFunction) -> str:
