@@ -172,17 +172,18 @@ class Harness:
 
 
 @contextmanager
-def own_gateway(data_dir: Path, **settings: str) -> Iterator[Harness]:
-    """A chain and a gateway of their own in ``data_dir``, the chain moved to noon UTC of its next day.
+def gateway_on(
+    data_dir: Path, chain: LocalChain, rpc_url: str, **settings: str
+) -> Iterator[tuple[GatewayProcess, str]]:
+    """A gateway process in ``data_dir`` on ``chain`` (reached at ``rpc_url``), and the operator's API key.
 
-    ``settings`` are more ``SCF_`` variables for the gateway (``OVERDUE_INTERVAL_S="1"``).
+    ``settings`` are more ``SCF_`` variables for the gateway, over the defaults here. The chain is the
+    caller's to stop.
     """
-    chain = LocalChain(data_dir / "chain", port=free_port())
-    record = chain.start()
     env = {
         **os.environ,
         "SCF_DATA_DIR": str(data_dir),
-        "SCF_RPC_URL": record.url,
+        "SCF_RPC_URL": rpc_url,
         "SCF_DEV_MODE": "true",
         "SCF_RATE_LIMIT_PER_MINUTE": "100000",
         "SCF_RATE_LIMIT_BURST": "10000",
@@ -198,10 +199,24 @@ def own_gateway(data_dir: Path, **settings: str) -> Iterator[Harness]:
             operator_key = store.create_api_key(anvil_account(0).address)
         finally:
             store.close()
-        harness = Harness(process, record.url, operator_key)
-        harness.travel_to(harness.today() + 1)
-        assert httpx.get(f"{process.base_url}/readyz").status_code == 200
-        yield harness
+        yield process, operator_key
     finally:
         process.stop()
+
+
+@contextmanager
+def own_gateway(data_dir: Path, **settings: str) -> Iterator[Harness]:
+    """A chain and a gateway of their own in ``data_dir``, the chain moved to noon UTC of its next day.
+
+    ``settings`` are more ``SCF_`` variables for the gateway (``OVERDUE_INTERVAL_S="1"``).
+    """
+    chain = LocalChain(data_dir / "chain", port=free_port())
+    record = chain.start()
+    try:
+        with gateway_on(data_dir, chain, record.url, **settings) as (process, operator_key):
+            harness = Harness(process, record.url, operator_key)
+            harness.travel_to(harness.today() + 1)
+            assert httpx.get(f"{process.base_url}/readyz").status_code == 200
+            yield harness
+    finally:
         chain.stop()

@@ -3,7 +3,6 @@ second, and says in ``/readyz`` which node it uses."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,34 +11,16 @@ from typing import Any
 import httpx
 import pytest
 
-from api.settings import GatewaySettings
-from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
-from tests.api.conftest import GatewayProcess
-from tests.api.financing_harness import Harness
+from tests.api.financing_harness import Harness, gateway_on
 
 
 def _gateway(data_dir: Path, chain: LocalChain, rpc_url: str, **settings: str) -> Iterator[Harness]:
-    env = {
-        **os.environ,
-        "SCF_DATA_DIR": str(data_dir),
-        "SCF_RPC_URL": rpc_url,
-        "SCF_DEV_MODE": "true",
-        "SCF_OVERDUE_INTERVAL_S": "0",
-        **{f"SCF_{name}": value for name, value in settings.items()},
-    }
-    process = GatewayProcess(f"http://127.0.0.1:{free_port()}", data_dir, chain, env)
     try:
-        process.start()
-        store = GatewayStore(GatewaySettings(data_dir=data_dir).gateway_db_path)
-        try:
-            operator_key = store.create_api_key(anvil_account(0).address)
-        finally:
-            store.close()
-        yield Harness(process, chain.url, operator_key)
+        with gateway_on(data_dir, chain, rpc_url, **settings) as (process, operator_key):
+            yield Harness(process, chain.url, operator_key)
     finally:
-        process.stop()
         chain.stop()
 
 
