@@ -1,0 +1,109 @@
+"""LocalPostgres: a real PostgreSQL cluster made, started, asked, stopped and started again in a folder."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, text
+
+from tools.postgres import LocalPostgres, PostgresError, postgres_bin_dir
+
+try:
+    postgres_bin_dir()
+except PostgresError as missing:
+    pytest.skip(str(missing), allow_module_level=True)
+
+
+@pytest.fixture
+def folder() -> Iterator[Path]:
+    # Not under pytest's tmp_path: as root, the server's user must reach the folder, and pytest's is root's only.
+    path = Path(tempfile.mkdtemp(prefix="scf-postgres-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def query(url: str, sql: str, **values: object) -> list[tuple[object, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(sql), values)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def test_a_cluster_is_made_started_queried_stopped_and_started_again_with_its_data(folder: Path) -> None:
+    server = LocalPostgres(folder / "cluster")
+    assert not server.running
+    with server:
+        assert server.running
+        url = server.create_database("ledger_copy")
+        assert url == f"postgresql+psycopg://scf@127.0.0.1:{server.port}/ledger_copy"
+        query(url, "CREATE TABLE certificates (id integer PRIMARY KEY, face_value numeric NOT NULL)")
+        query(url, "INSERT INTO certificates VALUES (1, :face)", face="1000000.00")
+        assert server.create_database("ledger_copy") == url  # there already: kept as it is
+        assert query(url, "SELECT count(*) FROM certificates") == [(1,)]
+        port = server.port
+    assert not server.running
+
+    again = LocalPostgres(folder / "cluster")
+    again.start()
+    try:
+        assert again.port == port  # the cluster keeps its port, and so its URL
+        assert query(again.url("ledger_copy"), "SELECT id, face_value::text FROM certificates") == [(1, "1000000.00")]
+    finally:
+        again.stop()
+
+
+def test_a_server_running_in_the_folder_is_used_as_it_is(folder: Path) -> None:
+    first = LocalPostgres(folder / "cluster", durable=False)
+    first.start()
+    try:
+        url = first.create_database("shared")
+        second = LocalPostgres(folder / "cluster")
+        assert second.running
+        second.start()  # nothing to do
+        assert second.url("shared") == url
+        assert query(url, "SHOW fsync") == [("off",)]  # the first server's throwaway settings, still in force
+    finally:
+        first.stop()
+    assert not second.running
+
+
+def test_a_durable_server_keeps_fsync_and_a_throwaway_one_does_not(folder: Path) -> None:
+    for durable, expected in ((True, "on"), (False, "off")):
+        with LocalPostgres(folder / f"durable-{durable}", durable=durable) as server:
+            url = server.url("postgres")
+            assert query(url, "SHOW fsync") == query(url, "SHOW synchronous_commit") == [(expected,)]
+            assert query(url, "SHOW listen_addresses") == [("127.0.0.1",)]
+
+
+def test_a_dropped_database_is_gone_even_with_a_session_open(folder: Path) -> None:
+    with LocalPostgres(folder / "cluster", durable=False) as server:
+        url = server.create_database("short_lived")
+        session = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+        try:
+            session.execute("SELECT 1")
+            server.drop_database("short_lived")
+        finally:
+            session.close()
+        names = query(server.url("postgres"), "SELECT datname FROM pg_database WHERE datname = 'short_lived'")
+        assert names == []
+        server.drop_database("short_lived")  # already gone: nothing to do
+
+
+def test_refusals_are_one_clear_sentence(folder: Path) -> None:
+    (folder / "busy").mkdir()
+    (folder / "busy" / "notes.txt").write_text("not a cluster")
+    with pytest.raises(PostgresError, match="holds files but no PostgreSQL cluster"):
+        LocalPostgres(folder / "busy").start()
+    server = LocalPostgres(folder / "cluster")
+    with pytest.raises(PostgresError, match="no PostgreSQL server is running"):
+        server.create_database("ledger")
+    with pytest.raises(PostgresError, match="not a database name"):
+        server.url("Robert'); DROP TABLE members;--")
