@@ -34,6 +34,11 @@ class GatewaySettings(Settings):
     def gateway_db_path(self) -> Path:
         return self.data_dir / "gateway.db"
 
+    @property
+    def gateway_database(self) -> Path | str:
+        """Where the gateway's store lives: its SQLite file, or the PostgreSQL URL it shares with the index."""
+        return self.postgresql_url or self.gateway_db_path
+
 
 def gateway_settings(settings: Settings) -> GatewaySettings:
     """``settings`` with the gateway's own read from the environment beside them."""

@@ -8,7 +8,7 @@ import stat
 import tempfile
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         description="Blocks a write's block must have above it before it is indexed and answered: 0 for Anvil and "
         "for BFT finality (IBFT, QBFT: a block is final once made); a few (2) for Clique, which can reorganise. "
         "Unset on a Clique chain, the gateway uses 2.",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL for the gateway's store and the index, one database for both, e.g. "
+        "postgresql+psycopg://scf@127.0.0.1:5432/scf (or ?host=/socket/dir); unset means the SQLite files in the "
+        "data folder. Secret: it may hold a password.",
     )
     stall_after_s: float = Field(
         default=10.0,
@@ -95,6 +101,33 @@ class Settings(BaseSettings):
                     "(several nodes are separated by commas)"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _check_database_url(self) -> Settings:
+        if self.database_url is not None:
+            url = self.database_url.get_secret_value().strip()
+            if not url:
+                raise ValueError("SCF_DATABASE_URL is empty: name a PostgreSQL database, or unset it for SQLite")
+            if urlsplit(url).scheme not in _POSTGRESQL_SCHEMES:
+                raise ValueError(
+                    f"SCF_DATABASE_URL: {shown_database_url(url)} is not a PostgreSQL URL such as "
+                    "postgresql+psycopg://scf@127.0.0.1:5432/scf"
+                )
+        return self
+
+    @property
+    def postgresql_url(self) -> str | None:
+        """The PostgreSQL URL of ``SCF_DATABASE_URL`` for SQLAlchemy (on the psycopg driver), or None for SQLite."""
+        if self.database_url is None:
+            return None
+        url = self.database_url.get_secret_value().strip()
+        scheme, rest = url.split(":", 1)
+        return ("postgresql+psycopg" if scheme in ("postgres", "postgresql") else scheme) + ":" + rest
+
+    @property
+    def index_database(self) -> Path | str:
+        """Where the index lives: its SQLite file, or the PostgreSQL URL it shares with the gateway's store."""
+        return self.postgresql_url or self.index_db_path
 
     def _is_embedded_chain(self, url: str) -> bool:
         """Whether ``url`` is this machine's embedded chain: its configured port, or that of this data folder's."""
@@ -166,6 +199,28 @@ def _is_http_url(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+# The schemes a PostgreSQL URL may have; without a driver, or naming another, psycopg is used.
+_POSTGRESQL_SCHEMES = ("postgresql+psycopg", "postgresql", "postgres")
+
+
+def shown_database_url(url: str) -> str:
+    """A database URL as it may be logged or shown: without its password (in the address or as a parameter)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "an invalid URL"
+    user = f"{unquote(parts.username)}@" if parts.username else ""
+    where = f"[{host}]" if ":" in host else host
+    query = "&".join(
+        f"{name}={value}" for name, value in parse_qsl(parts.query, keep_blank_values=True) if name != "password"
+    )
+    return (
+        f"{parts.scheme}://{user}{where}" + (f":{port}" if port else "") + parts.path + (f"?{query}" if query else "")
+    )
 
 
 def _without_credentials(url: str) -> str:

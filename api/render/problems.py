@@ -21,6 +21,7 @@ from web3.exceptions import Web3Exception
 
 from scf_chain.domain.errors import (
     ChainUnavailable,
+    DatabaseUnavailable,
     InvalidAmount,
     KeyNotFound,
     NotDeployed,
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 CHAIN_RETRY_AFTER_S = 5
+# A database server that restarts is back within seconds, and replicas' pools reconnect on the next request.
+DATABASE_RETRY_AFTER_S = 2
 
 # HTTP status of each ledger revert, by its code. Unlisted ones are 409: the request
 # was well formed but the ledger's state does not allow it.
@@ -142,6 +145,8 @@ def from_library_error(error: ScfError) -> Problem:
         return Problem(422, "invalid_amount", _sentence(str(error)))
     if isinstance(error, ChainUnavailable | NotDeployed):
         return chain_unavailable()
+    if isinstance(error, DatabaseUnavailable):
+        return database_unavailable()
     if isinstance(error, KeyNotFound):
         return Problem(409, "no_signing_key", "The gateway keeps no signing key for this member, so it cannot act.")
     if isinstance(error, TransactionFailed):
@@ -155,6 +160,16 @@ def chain_unavailable() -> Problem:
         "chain_unavailable",
         "The ledger's chain does not answer right now; retry shortly.",
         headers={"Retry-After": str(CHAIN_RETRY_AFTER_S)},
+    )
+
+
+def database_unavailable() -> Problem:
+    return Problem(
+        503,
+        "database_unavailable",
+        "The gateway's database does not answer right now; retry shortly. A write retried with the same "
+        "Idempotency-Key is not done twice.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
     )
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from api.store.db import Database
+from api.store.db import Database, Dialect
 from api.store.documents import Documents, DocumentUpload
 from api.store.idempotency import IDEMPOTENCY_SCOPE_KEY, Idempotency
 from api.store.journal import JournalRecords, SqliteJournal, watch_signed_transactions
@@ -42,10 +42,24 @@ __all__ = [
 class GatewayStore(ApiKeys, Idempotency, Operations, JournalRecords, Offers, Documents, SettlementAllowances):
     """The store, one part per concern, all on one database; it is brought to the newest schema when opened."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, location: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+        """``location``: the SQLite file, or a PostgreSQL URL (``api.settings.GatewaySettings.gateway_database``)."""
         self._clock = clock
-        self._db = Database(path)
-        self._redact_stored_secrets()
+        self._db = Database(location)
+        try:
+            self._redact_stored_secrets()
+        except BaseException:
+            self._db.close()
+            raise
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._db.dialect
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may write this store too (gateway replicas on one PostgreSQL database)."""
+        return self._db.shared
 
     def close(self) -> None:
         self._db.close()

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 
-from api.store.db import StorePart, UnixTime, metadata
+from api.store.db import BigInt, StorePart, UnixTime, Upsert, metadata
 
 issuance_notes = sa.Table(
     "issuance_notes",
     metadata,
-    sa.Column("root_id", sa.Integer, primary_key=True),
+    sa.Column("root_id", BigInt, primary_key=True),
     sa.Column("invoice_number", sa.Text),
 )
 document_uploads = sa.Table(
@@ -22,8 +21,17 @@ document_uploads = sa.Table(
     sa.Column("uploader", sa.Text, primary_key=True),
     sa.Column("filename", sa.Text),
     sa.Column("content_type", sa.Text, nullable=False),
-    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("size", BigInt, nullable=False),
     sa.Column("uploaded_at", UnixTime, nullable=False),
+)
+
+
+_NOTE = Upsert(issuance_notes, [issuance_notes.c.root_id], lambda new: {"invoice_number": new.invoice_number})
+# A repeat upload keeps the first time.
+_UPLOAD = Upsert(
+    document_uploads,
+    [document_uploads.c.document_hash, document_uploads.c.uploader],
+    lambda new: {"filename": new.filename, "content_type": new.content_type},
 )
 
 
@@ -43,14 +51,8 @@ class Documents(StorePart):
     # Invoice numbers: kept beside the chain, which anchors only the document hash
 
     def set_invoice_number(self, root_id: int, invoice_number: str) -> None:
-        note = sqlite.insert(issuance_notes).values(root_id=root_id, invoice_number=invoice_number)
         with self._db.transaction() as db:
-            db.execute(
-                note.on_conflict_do_update(
-                    index_elements=[issuance_notes.c.root_id],
-                    set_={"invoice_number": note.excluded.invoice_number},
-                )
-            )
+            db.execute(_NOTE.on(db), {"root_id": root_id, "invoice_number": invoice_number})
 
     def forget_invoice_number(self, root_id: int) -> None:
         """For an issuance that did not happen after all (its block was lost, and sent again it failed)."""
@@ -65,7 +67,8 @@ class Documents(StorePart):
         """The issuances recorded with this invoice number (in any letter case), in id order."""
         rows = self._db.query(
             sa.select(issuance_notes.c.root_id)
-            .where(issuance_notes.c.invoice_number == sa.collate(sa.literal(invoice_number.strip()), "NOCASE"))
+            # Letter case folded by the database on both sides (SQLite folds ASCII letters, as NOCASE does).
+            .where(sa.func.lower(issuance_notes.c.invoice_number) == sa.func.lower(invoice_number.strip()))
             .order_by(issuance_notes.c.root_id)
         )
         return [int(row.root_id) for row in rows]
@@ -75,21 +78,16 @@ class Documents(StorePart):
     def record_document_upload(
         self, document_hash: str, uploader: str, filename: str | None, content_type: str, size: int
     ) -> DocumentUpload:
-        upload = sqlite.insert(document_uploads).values(
-            document_hash=document_hash,
-            uploader=uploader,
-            filename=filename,
-            content_type=content_type,
-            size=size,
-            uploaded_at=self._clock(),
-        )
+        upload = {
+            "document_hash": document_hash,
+            "uploader": uploader,
+            "filename": filename,
+            "content_type": content_type,
+            "size": size,
+            "uploaded_at": self._clock(),
+        }
         with self._db.transaction() as db:
-            db.execute(
-                upload.on_conflict_do_update(
-                    index_elements=[document_uploads.c.document_hash, document_uploads.c.uploader],
-                    set_={"filename": upload.excluded.filename, "content_type": upload.excluded.content_type},
-                )
-            )
+            db.execute(_UPLOAD.on(db), upload)
         recorded = self.document_upload(document_hash, uploader)
         assert recorded is not None
         return recorded

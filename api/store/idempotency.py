@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api.store.db import StorePart, UnixTime, metadata
+from api.store.db import StorePart, UnixTime, Upsert, contains_bytes, metadata
 from api.store.keys import SHOWN_ONCE_FIELD, without_secrets
 from api.store.operations import operations
 
@@ -35,6 +35,8 @@ idempotency = sa.Table(
 )
 
 
+# The claim rests on the (scope, key) primary key: of two requests with one key, on any replica, one inserts.
+_CLAIM = Upsert(idempotency, [idempotency.c.scope, idempotency.c.key])
 _RECORD = sa.and_(idempotency.c.scope == sa.bindparam("of_scope"), idempotency.c.key == sa.bindparam("of_key"))
 _CLAIMED = (
     sa.select(
@@ -81,13 +83,12 @@ class Idempotency(StorePart):
         request's transaction and it is being sent again, or ``("done", (status, body, content_type, operation_id))``.
         """
         with self._db.transaction() as db:
-            row = db.execute(_CLAIMED, {"of_scope": scope, "of_key": key}).first()
-            if row is None:
-                db.execute(
-                    idempotency.insert(),
-                    {"scope": scope, "key": key, "fingerprint": fingerprint, "created_at": time.time()},
-                )
+            record = {"scope": scope, "key": key, "fingerprint": fingerprint, "created_at": time.time()}
+            if db.execute(_CLAIM.on(db), record).rowcount == 1:
                 return "new", None
+            row = db.execute(_CLAIMED, {"of_scope": scope, "of_key": key}).first()
+        if row is None:  # released again since the insert found it: the first request is still deciding
+            return "in_progress", None
         if row.fingerprint != fingerprint:
             return "conflict", None
         if row.response_status is None:
@@ -135,12 +136,12 @@ class Idempotency(StorePart):
         shown_once = sa.literal(f'"{SHOWN_ONCE_FIELD}"'.encode(), sa.LargeBinary)
         rows = self._db.query(
             sa.select(idempotency.c.scope, idempotency.c.key, idempotency.c.response_body).where(
-                sa.func.instr(idempotency.c.response_body, shown_once) > 0
+                contains_bytes(idempotency.c.response_body, shown_once)
             )
         )
         if not rows:
             return
-        with self._db.erasing(), self._db.transaction() as db:
+        with self._db.erasing(idempotency), self._db.transaction() as db:
             for row in rows:
                 body = without_secrets(bytes(row.response_body), (SHOWN_ONCE_FIELD,))
                 db.execute(_REDACT, {"of_scope": row.scope, "of_key": row.key, "body": body})

@@ -8,9 +8,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 
-from api.store.db import StorePart, UnixTime, metadata
+from api.store.db import BigInt, StorePart, UnixTime, Upsert, metadata
 from api.store.operations import add_operation_transaction, recorded_operation
 from scf_chain.chain.transactions import SignedSend
 
@@ -19,13 +18,13 @@ journal = sa.Table(
     metadata,
     sa.Column("tx_hash", sa.Text, primary_key=True),
     sa.Column("sender", sa.Text, nullable=False),
-    sa.Column("nonce", sa.Integer, nullable=False),
+    sa.Column("nonce", BigInt, nullable=False),
     sa.Column("raw", sa.LargeBinary, nullable=False),
     sa.Column("status", sa.Text, nullable=False),  # signed, mined, reverted; abandoned (see forget_sends_above)
-    sa.Column("block_number", sa.Integer),  # where it was last mined; kept while it is sent again
+    sa.Column("block_number", BigInt),  # where it was last mined; kept while it is sent again
     sa.Column("created_at", UnixTime, nullable=False),
     sa.Column("block_hash", sa.Text),  # of the block it was mined in, while the chain still holds that block
-    sa.Column("tx_index", sa.Integer),  # its place in that block
+    sa.Column("tx_index", BigInt),  # its place in that block
     sa.Index("journal_sender", "sender", "status", "nonce"),
     sa.Index("journal_block", "block_number"),
 )
@@ -33,11 +32,11 @@ _CONFIRMED = journal.c.status.in_(("mined", "reverted"))
 
 
 # A send journalled again (its rebroadcast) starts over as signed, as if it were new.
-_RECORD = sqlite.insert(journal)
-_RECORD = _RECORD.on_conflict_do_update(
-    index_elements=[journal.c.tx_hash],
-    set_={
-        **{name: _RECORD.excluded[name] for name in ("sender", "nonce", "raw", "status", "created_at")},
+_RECORD = Upsert(
+    journal,
+    [journal.c.tx_hash],
+    lambda new: {
+        **{name: new[name] for name in ("sender", "nonce", "raw", "status", "created_at")},
         "block_number": None,
     },
 )
@@ -76,7 +75,7 @@ class JournalRecords(StorePart):
         """Journals ``send`` as signed, and adds it to operation ``operation_id``'s transactions, in one step."""
         row = {"tx_hash": send.tx_hash, "sender": send.sender, "nonce": send.nonce, "raw": send.raw}
         with self._db.transaction() as db:
-            db.execute(_RECORD, {**row, "status": "signed", "created_at": time.time()})
+            db.execute(_RECORD.on(db), {**row, "status": "signed", "created_at": time.time()})
             if operation_id is not None:
                 add_operation_transaction(db, operation_id, send.tx_hash)
 

@@ -9,15 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 
-from api.store.db import AnyRow, StorePart, UnixTime, metadata
+from api.store.db import AnyRow, BigInt, StorePart, UnixTime, Upsert, metadata
 
 financing_requests = sa.Table(
     "financing_requests",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("certificate_id", sa.Integer, nullable=False),
+    sa.Column("id", BigInt, primary_key=True),
+    sa.Column("certificate_id", BigInt, nullable=False),
     sa.Column("holder", sa.Text, nullable=False),
     sa.Column("amount", sa.Text),  # a Decimal's text
     sa.Column("financiers", sa.Text),  # a JSON list
@@ -31,20 +30,20 @@ financing_requests = sa.Table(
 offers = sa.Table(
     "offers",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("request_id", sa.Integer, nullable=False),
-    sa.Column("certificate_id", sa.Integer, nullable=False),
+    sa.Column("id", BigInt, primary_key=True),
+    sa.Column("request_id", BigInt, nullable=False),
+    sa.Column("certificate_id", BigInt, nullable=False),
     sa.Column("seller", sa.Text, nullable=False),
     sa.Column("financier", sa.Text, nullable=False),
     sa.Column("annual_rate", sa.Text, nullable=False),
     sa.Column("day_count", sa.Integer, nullable=False),
-    sa.Column("expires_at", sa.Integer, nullable=False),
+    sa.Column("expires_at", BigInt, nullable=False),
     sa.Column("recourse", sa.Integer, nullable=False),
-    sa.Column("nonce", sa.Integer, nullable=False),
+    sa.Column("nonce", BigInt, nullable=False),
     sa.Column("amount", sa.Text, nullable=False),
     sa.Column("signature", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
-    sa.Column("financed_id", sa.Integer),
+    sa.Column("financed_id", BigInt),
     sa.Column("accepted_amount", sa.Text),
     sa.Column("interest", sa.Text),
     sa.Column("price", sa.Text),
@@ -60,7 +59,7 @@ offers = sa.Table(
 offer_withdrawals = sa.Table(
     "offer_withdrawals",
     metadata,
-    sa.Column("offer_id", sa.Integer, primary_key=True),
+    sa.Column("offer_id", BigInt, primary_key=True),
     sa.Column("reason", sa.Text, nullable=False),
 )
 offer_allowances = sa.Table(
@@ -69,6 +68,14 @@ offer_allowances = sa.Table(
     sa.Column("financier", sa.Text, primary_key=True),
     sa.Column("amount", sa.Text, nullable=False),
     sa.Column("updated_at", UnixTime, nullable=False),
+)
+
+
+_WITHDRAWAL = Upsert(offer_withdrawals, [offer_withdrawals.c.offer_id], lambda new: {"reason": new.reason})
+_ALLOWANCE = Upsert(
+    offer_allowances,
+    [offer_allowances.c.financier],
+    lambda new: {"amount": new.amount, "updated_at": new.updated_at},
 )
 
 
@@ -305,12 +312,7 @@ class Offers(StorePart):
             open_offers = [_offer(row) for row in rows]
             for offer in open_offers:
                 db.execute(offers.update().where(offers.c.id == offer.id).values(status="withdrawn", updated_at=now))
-                withdrawal = sqlite.insert(offer_withdrawals).values(offer_id=offer.id, reason=reason)
-                db.execute(
-                    withdrawal.on_conflict_do_update(
-                        index_elements=[offer_withdrawals.c.offer_id], set_={"reason": withdrawal.excluded.reason}
-                    )
-                )
+                db.execute(_WITHDRAWAL.on(db), {"offer_id": offer.id, "reason": reason})
         return open_offers
 
     def mark_offer_accepted(
@@ -355,16 +357,8 @@ class Offers(StorePart):
         return Decimal(rows[0].amount) if rows else None
 
     def set_offer_allowance(self, financier: str, amount: Decimal) -> None:
-        allowance = sqlite.insert(offer_allowances).values(
-            financier=financier, amount=str(amount), updated_at=time.time()
-        )
         with self._db.transaction() as db:
-            db.execute(
-                allowance.on_conflict_do_update(
-                    index_elements=[offer_allowances.c.financier],
-                    set_={"amount": allowance.excluded.amount, "updated_at": allowance.excluded.updated_at},
-                )
-            )
+            db.execute(_ALLOWANCE.on(db), {"financier": financier, "amount": str(amount), "updated_at": time.time()})
 
     def financiers_with_offer_allowance(self) -> list[str]:
         """Financiers whose allowance the gateway last set above zero."""

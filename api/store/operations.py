@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 
-from api.store.db import StorePart, UnixTime, metadata
+from api.store.db import BigInt, StorePart, UnixTime, Upsert, metadata
 
 # A previous run may have left these behind: their transactions say how they ended.
 UNFINISHED_STATUSES = ("submitted", "mined")
@@ -37,7 +36,7 @@ operation_transactions = sa.Table(
     metadata,
     sa.Column("operation_id", sa.Text, primary_key=True),
     sa.Column("tx_hash", sa.Text, primary_key=True),
-    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("position", BigInt, nullable=False),
 )
 
 
@@ -80,7 +79,9 @@ def recorded_operation() -> str | None:
 _NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(operation_transactions.c.position) + 1, 0)).where(
     operation_transactions.c.operation_id == sa.bindparam("of_operation")
 )
-_ADD_TRANSACTION = sqlite.insert(operation_transactions).on_conflict_do_nothing()
+_ADD_TRANSACTION = Upsert(
+    operation_transactions, [operation_transactions.c.operation_id, operation_transactions.c.tx_hash]
+)
 _UPDATE = operations.update().where(operations.c.id == sa.bindparam("of_id"))
 _SELECT = sa.select(operations).order_by(operations.c.created_at, operations.c.id)
 _BY_ID = _SELECT.where(operations.c.id == sa.bindparam("of_id"))
@@ -108,7 +109,7 @@ _TRANSACTIONS_OF = (
 def add_operation_transaction(db: sa.Connection, operation_id: str, tx_hash: str) -> None:
     """Appends ``tx_hash`` to the operation's transactions, in ``db``'s write transaction; a repeat is kept once."""
     position = db.execute(_NEXT_POSITION, {"of_operation": operation_id}).scalar_one()
-    db.execute(_ADD_TRANSACTION, {"operation_id": operation_id, "tx_hash": tx_hash, "position": position})
+    db.execute(_ADD_TRANSACTION.on(db), {"operation_id": operation_id, "tx_hash": tx_hash, "position": position})
 
 
 def _json(value: Any) -> str | None:

@@ -10,15 +10,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 
-from api.store.db import StorePart, metadata
+from api.store.db import BigInt, StorePart, Upsert, metadata
 
 settlement_allowances = sa.Table(
     "settlement_allowances",
     metadata,
     sa.Column("obligor", sa.Text, primary_key=True),
-    sa.Column("root_id", sa.Integer, primary_key=True),
+    sa.Column("root_id", BigInt, primary_key=True),
     sa.Column("standing_allowance", sa.Text, nullable=False),  # a Decimal's text
 )
 
@@ -26,10 +25,10 @@ _OF = sa.and_(
     settlement_allowances.c.obligor == sa.bindparam("of_obligor"),
     settlement_allowances.c.root_id == sa.bindparam("of_root"),
 )
-_KEEP = sqlite.insert(settlement_allowances)
-_KEEP = _KEEP.on_conflict_do_update(
-    index_elements=[settlement_allowances.c.obligor, settlement_allowances.c.root_id],
-    set_={"standing_allowance": _KEEP.excluded.standing_allowance},
+_KEEP = Upsert(
+    settlement_allowances,
+    [settlement_allowances.c.obligor, settlement_allowances.c.root_id],
+    lambda new: {"standing_allowance": new.standing_allowance},
 )
 
 
@@ -44,7 +43,9 @@ class SettlementAllowances(StorePart):
 
     def keep_standing_allowance(self, obligor: str, root_id: int, standing: Decimal) -> None:
         with self._db.transaction() as db:
-            db.execute(_KEEP, {"obligor": obligor.lower(), "root_id": root_id, "standing_allowance": f"{standing:.2f}"})
+            db.execute(
+                _KEEP.on(db), {"obligor": obligor.lower(), "root_id": root_id, "standing_allowance": f"{standing:.2f}"}
+            )
 
     def forget_standing_allowance(self, obligor: str, root_id: int) -> None:
         """Once every payable certificate is paid: nothing of the approval is left over."""

@@ -11,6 +11,13 @@ class ChainUnavailable(ScfError):
     """The chain's JSON-RPC endpoint does not answer."""
 
 
+class DatabaseUnavailable(ScfError):
+    """The database of the gateway's store or of the index does not answer (its server stopped or is out of reach).
+
+    Whatever the failed statement's transaction wrote was rolled back; the next statement connects again.
+    """
+
+
 class NotDeployed(ScfError):
     """No deployment of the ledger exists on this chain."""
 
@@ -25,3 +32,8 @@ class KeyNotFound(ScfError):
 
 class TransactionFailed(ScfError):
     """A transaction reverted without a known reason, or was not mined in time."""
+
+
+class SignerBusy(DatabaseUnavailable):
+    """Another gateway process held a signer's lease in the shared database for longer than a request waits for
+    it; nothing was signed, and the request may be sent again shortly."""

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Update, bindparam, case, select, update
-from sqlalchemy.dialects.sqlite import insert
 
 from scf_chain.index.records import (
     ACTIVE,
@@ -24,7 +23,7 @@ from scf_chain.index.records import (
     event_position,
     role_label,
 )
-from scf_chain.index.schema import certificates, holdings, members
+from scf_chain.index.schema import Upsert, certificates, holdings, members
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +44,17 @@ _SPLIT_PARENT = _set(status=SPLIT, holder=None, first_child_id=bindparam("first"
 _STATUS = _set(status=bindparam("status"))
 _RETIRE = _set(status=bindparam("status"), holder=None)
 _FREEZE = _set(frozen=bindparam("flag"))
-_HOLD = insert(holdings).on_conflict_do_nothing()
+_HOLD = Upsert(holdings, [holdings.c.address, holdings.c.certificate_id])
 _PARENT = select(c.obligor, c.maturity_day, c.hops, c.document_hash).where(c.id == bindparam("cid"))
-_new_certificate = insert(certificates)
-_INSERT_CERTIFICATE = _new_certificate.on_conflict_do_update(
-    index_elements=[c.id],
-    set_={
-        column.name: _new_certificate.excluded[column.name] for column in certificates.columns if column.name != "id"
-    },
+_INSERT_CERTIFICATE = Upsert(
+    certificates,
+    [c.id],
+    lambda new: {column.name: new[column.name] for column in certificates.columns if column.name != "id"},
 )
-_new_member = insert(members)
-_REGISTER = _new_member.on_conflict_do_update(
-    index_elements=[members.c.address],
-    set_={column.name: _new_member.excluded[column.name] for column in members.columns if column.name != "address"},
+_REGISTER = Upsert(
+    members,
+    [members.c.address],
+    lambda new: {column.name: new[column.name] for column in members.columns if column.name != "address"},
 )
 _MEMBER_FREEZE = update(members).where(members.c.address == bindparam("account")).values(frozen=bindparam("flag"))
 
@@ -108,7 +105,7 @@ class Projection:
         self.db.execute(statement, {"cid": certificate_id, "position": self._position, **values})
 
     def _held(self, address: str, token: int) -> None:
-        self.db.execute(_HOLD, {"address": address, "certificate_id": token})
+        self.db.execute(_HOLD.on(self.db), {"address": address, "certificate_id": token})
 
     # Lifecycle
 
@@ -178,7 +175,7 @@ class Projection:
         status: str,
     ) -> None:
         self.db.execute(
-            _INSERT_CERTIFICATE,
+            _INSERT_CERTIFICATE.on(self.db),
             {
                 "id": id_,
                 "root_id": root,
@@ -229,7 +226,7 @@ class Projection:
     def _member_registered(self, entry: LogEntry) -> None:
         args = entry.args
         self.db.execute(
-            _REGISTER,
+            _REGISTER.on(self.db),
             {
                 "address": args["account"],
                 "name": args["name"],

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
-from sqlalchemy import Connection, Integer, Select, bindparam, func, or_, select, tuple_
+from sqlalchemy import BigInteger, Connection, Integer, Select, bindparam, cast, func, literal, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from scf_chain.domain.money import to_day
@@ -31,7 +31,7 @@ from scf_chain.index.records import (
     epoch,
     utc,
 )
-from scf_chain.index.schema import blocks, certificates, events, holdings, members, meta
+from scf_chain.index.schema import BigInt, blocks, certificates, events, holdings, members, meta
 
 # Chunk size for IN lists: far below SQLite's limit on bound parameters.
 _IN_CHUNK = 500
@@ -69,7 +69,7 @@ _CHANGED = _CERTIFICATES.where(c.root_id == bindparam("root"), c.last_change > b
 def _walk_down() -> Select[Any]:
     """The certificate and everything split from it, by parent links. UNION, not UNION ALL: even an index
     damaged into a cycle ends the walk."""
-    tree = select(bindparam("id", type_=Integer).label("id")).cte("tree", recursive=True)
+    tree = select(bindparam("id", type_=BigInt).label("id")).cte("tree", recursive=True)
     below = certificates.alias("below")
     tree = tree.union(select(below.c.id).join(tree, below.c.parent_id == tree.c.id))
     return _CERTIFICATES.join_from(certificates, tree, c.id == tree.c.id).order_by(c.id)
@@ -77,7 +77,7 @@ def _walk_down() -> Select[Any]:
 
 def _walk_up() -> Select[Any]:
     """From the certificate up to its root, by parent links (UNION ends even a cycle)."""
-    up = select(bindparam("id", type_=Integer).label("id")).cte("up", recursive=True)
+    up = select(bindparam("id", type_=BigInt).label("id")).cte("up", recursive=True)
     above = certificates.alias("above")
     up = up.union(select(above.c.parent_id).join(up, above.c.id == up.c.id).where(above.c.parent_id.is_not(None)))
     return _CERTIFICATES.join_from(certificates, up, c.id == up.c.id).order_by(c.id)
@@ -86,15 +86,14 @@ def _walk_up() -> Select[Any]:
 _SUBTREE = _walk_down()
 _PATH = _walk_up()
 # A member registration's event position, as records.event_position computes it.
-_REGISTRATION_POSITION = members.c.registered_block.op("<<")(POSITION_SHIFT).op("|")(members.c.registered_log)
+# The shift as a 32-bit integer: PostgreSQL shifts a BIGINT by an INTEGER only.
+_REGISTRATION_POSITION = members.c.registered_block.op("<<")(literal(POSITION_SHIFT, Integer)).op("|")(
+    members.c.registered_log
+)
 _TREE_VERSION = select(
-    select(func.cast(meta.c.value, Integer)).where(meta.c.key == "generation").scalar_subquery(),
+    select(cast(meta.c.value, BigInteger)).where(meta.c.key == "generation").scalar_subquery(),
     select(func.max(c.last_change)).where(c.root_id == bindparam("root")).scalar_subquery(),
-    select(
-        func.coalesce(
-            func.max(members.c.registered_block.op("<<")(POSITION_SHIFT).op("|")(members.c.registered_log)), -1
-        )
-    ).scalar_subquery(),
+    select(func.coalesce(func.max(_REGISTRATION_POSITION), -1)).scalar_subquery(),
 )
 _META = select(meta.c.value).where(meta.c.key == bindparam("key"))
 _BLOCKS = select(blocks.c.number, blocks.c.hash, blocks.c.timestamp)

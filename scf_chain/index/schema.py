@@ -7,10 +7,13 @@ The tables themselves are made and changed by the Alembic migrations in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
+    Connection,
     Dialect,
     Index,
     Integer,
@@ -21,6 +24,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 # The layout the index had before migrations; a database with another version and no Alembic revision
 # is older than any migration knows, and is rebuilt from the chain.
@@ -53,6 +58,39 @@ class Flag(TypeDecorator[bool]):
         return None if value is None else bool(value)
 
 
+# Block numbers, ids, times and event positions (block << 24 | log index, past 2^31 from block 128): 64 bits on
+# PostgreSQL. SQLite's INTEGER is 64 bits already, and its INTEGER PRIMARY KEY the rowid: its files are unchanged.
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Upsert:
+    """An INSERT that, where a row with the same ``key`` exists, sets the columns ``changes`` names from the new
+    row (``excluded``), or with no ``changes`` leaves the existing row; with no ``key`` either, it skips a row that
+    conflicts on any unique key. Built for each dialect, with the same conflict target and semantics on both."""
+
+    _INSERTS: Mapping[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+    def __init__(
+        self,
+        table: Table,
+        key: Sequence[Column[Any]] | None = None,
+        changes: Callable[[Any], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._statements: dict[str, Insert] = {}
+        for dialect, insert in self._INSERTS.items():
+            statement = insert(table)
+            if changes is None:
+                statement = statement.on_conflict_do_nothing(index_elements=key)
+            else:
+                statement = statement.on_conflict_do_update(index_elements=key, set_=changes(statement.excluded))
+            # An INSERT's rowcount says whether it inserted (or updated): SQLAlchemy keeps it only when asked.
+            self._statements[dialect] = statement.execution_options(preserve_rowcount=True)
+
+    def on(self, db: Connection) -> Insert:
+        """The statement for ``db``'s dialect."""
+        return self._statements[db.dialect.name]
+
+
 metadata = MetaData()
 # Single-column keys carry no NOT NULL, as the tables were first declared (see the baseline migration).
 
@@ -66,19 +104,19 @@ meta = Table(
 blocks = Table(
     "blocks",
     metadata,
-    Column("number", Integer, primary_key=True, autoincrement=False, nullable=True),
+    Column("number", BigInt, primary_key=True, autoincrement=False, nullable=True),
     Column("hash", Text, nullable=False),
-    Column("timestamp", Integer, nullable=False),
+    Column("timestamp", BigInt, nullable=False),
 )
 
 events = Table(
     "events",
     metadata,
-    Column("block_number", Integer, nullable=False),
+    Column("block_number", BigInt, nullable=False),
     Column("log_index", Integer, nullable=False),
     Column("block_hash", Text, nullable=False),
     Column("tx_hash", Text, nullable=False),
-    Column("timestamp", Integer, nullable=False),
+    Column("timestamp", BigInt, nullable=False),
     Column("name", Text, nullable=False),
     Column("args", Text, nullable=False),  # JSON
     Column("contract", Text, nullable=False),  # which contract emitted it: ledger, desk or token
@@ -90,9 +128,9 @@ events = Table(
 certificates = Table(
     "certificates",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False, nullable=True),
-    Column("root_id", Integer, nullable=False),
-    Column("parent_id", Integer),
+    Column("id", BigInt, primary_key=True, autoincrement=False, nullable=True),
+    Column("root_id", BigInt, nullable=False),
+    Column("parent_id", BigInt),
     Column("obligor", Text, nullable=False),
     Column("holder", Text),
     Column("last_holder", Text, nullable=False),
@@ -102,13 +140,13 @@ certificates = Table(
     Column("document_hash", Text, nullable=False),
     Column("status", Text, nullable=False),
     Column("frozen", Flag, nullable=False),
-    Column("first_child_id", Integer),
+    Column("first_child_id", BigInt),
     Column("child_count", Integer, nullable=False),
     Column("created_tx", Text, nullable=False),
-    Column("created_block", Integer, nullable=False),
-    Column("created_at", Integer, nullable=False),
+    Column("created_block", BigInt, nullable=False),
+    Column("created_at", BigInt, nullable=False),
     # The position of the last event that changed the row (see records.event_position).
-    Column("last_change", Integer, nullable=False),
+    Column("last_change", BigInt, nullable=False),
     Index("certificates_by_holder", "holder"),
     Index("certificates_by_obligor", "obligor"),
     Index("certificates_by_parent", "parent_id"),
@@ -122,7 +160,7 @@ holdings = Table(
     "holdings",
     metadata,
     Column("address", Text, nullable=False),
-    Column("certificate_id", Integer, nullable=False),
+    Column("certificate_id", BigInt, nullable=False),
     PrimaryKeyConstraint("address", "certificate_id"),
     sqlite_with_rowid=False,
 )
@@ -134,7 +172,7 @@ members = Table(
     Column("name", Text, nullable=False),
     Column("role", Text, nullable=False),
     Column("frozen", Flag, nullable=False),
-    Column("registered_block", Integer, nullable=False),
+    Column("registered_block", BigInt, nullable=False),
     Column("registered_log", Integer, nullable=False),
 )
 

@@ -1,5 +1,5 @@
 """The read model of the ledger, kept by :class:`scf_chain.index.indexer.Indexer`: the one owner of the index
-database (SQLite in WAL mode, through SQLAlchemy Core).
+database (SQLite in WAL mode by default, or PostgreSQL beside the gateway's store, through SQLAlchemy Core).
 
 Tables (:mod:`scf_chain.index.schema`): ``events`` holds every event of the ledger, the settlement
 desk and the settlement token (its ERC-20 transfers: deposits, withdrawals, payments) as decoded
@@ -10,9 +10,12 @@ checkpoint. Every query lives in :mod:`scf_chain.index.queries`; the tables are 
 the Alembic migrations in :mod:`scf_chain.index.migrations`, run when the index opens.
 
 Writes come from one indexer at a time, one transaction per block range, so that a
-reader never sees half a range. Reads may come from any thread, each on its thread's connection,
-and WAL mode lets readers go on while the writer writes. ``snapshot()`` gives queries that all
-see one state.
+reader never sees half a range: on SQLite the write transaction takes the file's write lock at its start,
+on PostgreSQL the index's advisory lock, so that writers of other processes wait as they would on SQLite.
+Reads may come from any thread, and never wait for the writer: on SQLite each reading thread keeps a
+connection of its own (WAL mode), on PostgreSQL each read takes one from the pool. ``snapshot()`` gives
+queries that all see one state. A server that does not answer raises
+:class:`~scf_chain.domain.errors.DatabaseUnavailable`; the pool connects again for the next read or write.
 """
 
 from __future__ import annotations
@@ -29,21 +32,25 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Engine,
-    Integer,
+    Text,
     bindparam,
+    cast,
     create_engine,
     delete,
     event,
     func,
     inspect,
+    make_url,
     select,
     update,
 )
-from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from scf_chain.domain.errors import DatabaseUnavailable
 from scf_chain.index.projection import Projection
 from scf_chain.index.queries import Snapshot
 from scf_chain.index.records import (
@@ -61,7 +68,8 @@ from scf_chain.index.records import (
     event_position,
     role_label,
 )
-from scf_chain.index.schema import DERIVED_TABLES, LEGACY_SCHEMA_VERSION, blocks, events, meta, metadata
+from scf_chain.index.schema import DERIVED_TABLES, LEGACY_SCHEMA_VERSION, Upsert, blocks, events, meta, metadata
+from scf_chain.settings import shown_database_url
 
 __all__ = [
     "DESK",
@@ -90,13 +98,24 @@ BASELINE_REVISION = "0001"
 _IN_CHUNK = 500
 # An execution option: this connection's transactions take the write lock from their start.
 _WRITE = "scf_index_write"
+# Alembic's table of the index's revision. On PostgreSQL the index shares its database with the gateway's store,
+# whose migrations keep theirs in alembic_version; SQLite files keep the name they have.
+SQLITE_VERSION_TABLE = "alembic_version"
+POSTGRESQL_VERSION_TABLE = "index_alembic_version"
+# The advisory lock of the index's writer on PostgreSQL (the gateway's store has its own).
+INDEX_WRITE_LOCK = 0x5CF_0002
+_TAKE_WRITE_LOCK = select(func.pg_advisory_xact_lock(INDEX_WRITE_LOCK))
+# Connections of one process on PostgreSQL: request threads read at once, within the server's 100 for replicas.
+POOL_SIZE = 4
+POOL_OVERFLOW = 8
+CONNECT_TIMEOUT_S = 5
+# What the driver raises for a server that went away or cannot be reached: "try again shortly".
+UNAVAILABLE = (OperationalError, InterfaceError)
 
-_INSERT_EVENTS = insert(events).on_conflict_do_nothing()
-_new_block = insert(blocks)
-_RECORD_BLOCKS = _new_block.on_conflict_do_update(
-    index_elements=[blocks.c.number],
-    set_={"hash": _new_block.excluded.hash, "timestamp": _new_block.excluded.timestamp},
-)
+# Both keys of the events table may conflict (the indexer skips those it stored already: see _unseen).
+_INSERT_EVENTS = Upsert(events)
+_RECORD_BLOCKS = Upsert(blocks, [blocks.c.number], lambda new: {"hash": new.hash, "timestamp": new.timestamp})
+_SET_META_ROW = Upsert(meta, [meta.c.key], lambda new: {"value": new.value})
 _LEDGER_EVENTS = (
     select(
         events.c.block_number,
@@ -114,7 +133,9 @@ _LEDGER_EVENTS = (
 
 
 _SET_META = update(meta).where(meta.c.key == bindparam("name")).values(value=bindparam("setting"))
-_NEXT_GENERATION = update(meta).where(meta.c.key == "generation").values(value=func.cast(meta.c.value, Integer) + 1)
+_NEXT_GENERATION = (
+    update(meta).where(meta.c.key == "generation").values(value=cast(cast(meta.c.value, BigInteger) + 1, Text))
+)
 _PLACES_IN_RANGE = select(events.c.block_number, events.c.log_index).where(
     events.c.block_number.between(bindparam("low"), bindparam("high"))
 )
@@ -150,60 +171,107 @@ def _on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(_WRITE) else "BEGIN")
 
 
-class LedgerIndex:
-    """The ledger's read model (thread-safe: each reading thread keeps a connection of its own; a write takes one
-    from the pool, under the process's write lock)."""
+def _sqlite_engine(path: Path) -> Engine:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": 30.0},
+        pool_size=8,
+        max_overflow=-1,  # a burst of request threads never waits for a connection
+    )
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    return engine
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._engine: Engine = create_engine(
-            f"sqlite:///{self.path}",
-            connect_args={"check_same_thread": False, "timeout": 30.0},
-            pool_size=8,
-            max_overflow=-1,  # a burst of request threads never waits for a connection
-        )
-        event.listen(self._engine, "connect", _on_connect)
-        event.listen(self._engine, "begin", _on_begin)
+
+def _postgresql_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    # pool_pre_ping: a connection the server closed (it restarted) is replaced before it is used.
+    return create_engine(
+        parsed, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, connect_args=connect_args
+    )
+
+
+class LedgerIndex:
+    """The ledger's read model (thread-safe: reads may come from any thread; a write takes a connection of its
+    own, under the process's write lock and, on PostgreSQL, the index's advisory lock)."""
+
+    def __init__(self, location: Path | str) -> None:
+        """``location``: the SQLite file, or a PostgreSQL URL (``scf_chain.settings.Settings.index_database``)."""
+        self.path: Path | None = None  # the SQLite file, if it is one
+        if isinstance(location, Path):
+            self.path = location
+            self.location = str(location)
+            self._engine: Engine = _sqlite_engine(location)
+        else:
+            self.location = shown_database_url(location)  # as it may be logged: without a password
+            self._engine = _postgresql_engine(location)
+        self.dialect = self._engine.dialect.name
+        self._postgresql = self.dialect == "postgresql"
+        # Reads on PostgreSQL: a read-only transaction that sees the index as of its first query.
+        self._reading = self._engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         self._write_lock = threading.Lock()
-        # Each reading thread keeps one connection: a checkout from the pool for every read would cost more
-        # than most reads do.
+        # On SQLite each reading thread keeps one connection: a checkout from the pool for every read would cost
+        # more than most reads do.
         self._local = threading.local()
         self._readers: list[Connection] = []
         self._readers_lock = threading.Lock()
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     # Connections and migrations
 
     @contextmanager
+    def _answering(self) -> Iterator[None]:
+        try:
+            yield
+        except UNAVAILABLE as exc:
+            reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]  # names no password
+            log.warning("the index database at %s does not answer: %s", self.location, reason)
+            raise DatabaseUnavailable(f"the index database at {self.location} does not answer") from exc
+
+    @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """One write transaction, under the process's write lock."""
-        with self._write_lock, self._engine.connect() as db:
+        """One write transaction, under the process's write lock (and the database's, from its first statement)."""
+        with self._answering(), self._write_lock, self._engine.connect() as db:
             db.execution_options(**{_WRITE: True})
             with db.begin():
+                if self._postgresql:
+                    db.execute(_TAKE_WRITE_LOCK)  # held until the transaction ends, committed or rolled back
                 yield db
 
     def _migrate(self) -> None:
-        """Brings the tables to the newest revision; an index older than the migrations is rebuilt, with a reason."""
+        """Brings the tables to the newest revision; an index older than the migrations is rebuilt, with a reason.
+
+        In a write transaction: processes opening the index at once migrate it once.
+        """
+        version_table = POSTGRESQL_VERSION_TABLE if self._postgresql else SQLITE_VERSION_TABLE
         with self._writing() as db:
             tables = set(inspect(db).get_table_names())
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = db
-            if "alembic_version" not in tables and tables & set(metadata.tables):
+            config.attributes["version_table"] = version_table
+            if version_table not in tables and tables & set(metadata.tables):
                 version = (
                     db.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
                     if "meta" in tables
                     else None
                 )
                 if version == LEGACY_SCHEMA_VERSION:
-                    log.info("the index at %s predates its migrations; taking its tables as the baseline", self.path)
+                    log.info(
+                        "the index at %s predates its migrations; taking its tables as the baseline", self.location
+                    )
                     command.stamp(config, BASELINE_REVISION)
                 else:
                     # The index is only a copy of the chain: a layout no migration starts from is read again.
                     log.warning(
                         "the index at %s has schema version %s, older than any migration; rebuilding it from the chain",
-                        self.path,
+                        self.location,
                         version,
                     )
                     metadata.drop_all(db)
@@ -229,12 +297,16 @@ class LedgerIndex:
     @contextmanager
     def snapshot(self) -> Iterator[Snapshot]:
         """Queries that all see one state of the index: they run in one read transaction."""
+        if self._postgresql:
+            with self._answering(), self._reading.connect() as pooled, pooled.begin():
+                yield Snapshot(pooled)
+            return
         db: Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = self._local.db = self._engine.connect()
             with self._readers_lock:
                 self._readers.append(db)
-        with db.begin():
+        with self._answering(), db.begin():
             yield Snapshot(db)
 
     # Checkpoint
@@ -251,8 +323,7 @@ class LedgerIndex:
 
     def set_meta(self, key: str, value: str) -> None:
         with self._writing() as db:
-            statement = insert(meta).values(key=key, value=value)
-            db.execute(statement.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": value}))
+            db.execute(_SET_META_ROW.on(db), {"key": key, "value": value})
 
     def block(self, number: int) -> BlockRef | None:
         """The stored hash and timestamp of indexed block ``number``, if it was recorded."""
@@ -277,7 +348,7 @@ class LedgerIndex:
             fresh = self._unseen(db, entries)
             if fresh:
                 db.execute(
-                    _INSERT_EVENTS,
+                    _INSERT_EVENTS.on(db),
                     [
                         {
                             "block_number": entry.block_number,
@@ -297,7 +368,7 @@ class LedgerIndex:
                     projection.apply(entry)
             recorded = [{"number": n, "hash": h, "timestamp": t} for n, h, t in blocks]
             if recorded:
-                db.execute(_RECORD_BLOCKS, recorded)
+                db.execute(_RECORD_BLOCKS.on(db), recorded)
             _set_meta(db, "indexed_block", str(indexed_block))
         return len(fresh)
 

@@ -1,4 +1,5 @@
-"""Alembic's environment for the index: migrations run on the connection LedgerIndex hands over, in its transaction."""
+"""Alembic's environment for the index: migrations run on the connection LedgerIndex hands over, in its transaction,
+with the revision kept in the version table it names (on PostgreSQL, not the gateway store's)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ from alembic import context
 
 from scf_chain.index.schema import metadata
 
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+attributes = context.config.attributes
+context.configure(
+    connection=attributes["connection"],
+    target_metadata=metadata,
+    render_as_batch=True,
+    version_table=attributes.get("version_table", "alembic_version"),
+)
 with context.begin_transaction():
     context.run_migrations()

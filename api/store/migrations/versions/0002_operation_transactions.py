@@ -18,7 +18,7 @@ def upgrade() -> None:
         "operation_transactions",
         sa.Column("operation_id", sa.Text, nullable=False),
         sa.Column("tx_hash", sa.Text, nullable=False),
-        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.PrimaryKeyConstraint("operation_id", "tx_hash"),
     )
 

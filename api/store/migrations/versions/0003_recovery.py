@@ -20,7 +20,7 @@ def upgrade() -> None:
         table.add_column(sa.Column("success_status", sa.Integer))
     with op.batch_alter_table("journal") as table:
         table.add_column(sa.Column("block_hash", sa.Text))
-        table.add_column(sa.Column("tx_index", sa.Integer))
+        table.add_column(sa.Column("tx_index", sa.BigInteger().with_variant(sa.Integer(), "sqlite")))
     op.create_index("journal_block", "journal", ["block_number"])
 
 

@@ -17,7 +17,7 @@ def upgrade() -> None:
     op.create_table(
         "settlement_allowances",
         sa.Column("obligor", sa.Text, nullable=False),
-        sa.Column("root_id", sa.Integer, nullable=False),
+        sa.Column("root_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("standing_allowance", sa.Text, nullable=False),
         sa.PrimaryKeyConstraint("obligor", "root_id"),
     )

@@ -14,6 +14,10 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+# Block numbers, ids, times and event positions are 64-bit on PostgreSQL (BIGINT); on SQLite, INTEGER as that
+# main made them (the same 64 bits there, and an INTEGER PRIMARY KEY stays the rowid).
+_BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
     # Single-column keys are declared as that main declared them, without NOT NULL (SQLite's INTEGER PRIMARY
@@ -25,17 +29,17 @@ def upgrade() -> None:
     )
     op.create_table(
         "blocks",
-        sa.Column("number", sa.Integer, primary_key=True, autoincrement=False, nullable=True),
+        sa.Column("number", _BIGINT, primary_key=True, autoincrement=False, nullable=True),
         sa.Column("hash", sa.Text, nullable=False),
-        sa.Column("timestamp", sa.Integer, nullable=False),
+        sa.Column("timestamp", _BIGINT, nullable=False),
     )
     op.create_table(
         "events",
-        sa.Column("block_number", sa.Integer, nullable=False),
+        sa.Column("block_number", _BIGINT, nullable=False),
         sa.Column("log_index", sa.Integer, nullable=False),
         sa.Column("block_hash", sa.Text, nullable=False),
         sa.Column("tx_hash", sa.Text, nullable=False),
-        sa.Column("timestamp", sa.Integer, nullable=False),
+        sa.Column("timestamp", _BIGINT, nullable=False),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("args", sa.Text, nullable=False),
         sa.Column("contract", sa.Text, nullable=False),
@@ -45,9 +49,9 @@ def upgrade() -> None:
     op.create_index("events_by_time", "events", ["timestamp"])
     op.create_table(
         "certificates",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False, nullable=True),
-        sa.Column("root_id", sa.Integer, nullable=False),
-        sa.Column("parent_id", sa.Integer),
+        sa.Column("id", _BIGINT, primary_key=True, autoincrement=False, nullable=True),
+        sa.Column("root_id", _BIGINT, nullable=False),
+        sa.Column("parent_id", _BIGINT),
         sa.Column("obligor", sa.Text, nullable=False),
         sa.Column("holder", sa.Text),
         sa.Column("last_holder", sa.Text, nullable=False),
@@ -57,12 +61,12 @@ def upgrade() -> None:
         sa.Column("document_hash", sa.Text, nullable=False),
         sa.Column("status", sa.Text, nullable=False),
         sa.Column("frozen", sa.Integer, nullable=False),
-        sa.Column("first_child_id", sa.Integer),
+        sa.Column("first_child_id", _BIGINT),
         sa.Column("child_count", sa.Integer, nullable=False),
         sa.Column("created_tx", sa.Text, nullable=False),
-        sa.Column("created_block", sa.Integer, nullable=False),
-        sa.Column("created_at", sa.Integer, nullable=False),
-        sa.Column("last_change", sa.Integer, nullable=False),
+        sa.Column("created_block", _BIGINT, nullable=False),
+        sa.Column("created_at", _BIGINT, nullable=False),
+        sa.Column("last_change", _BIGINT, nullable=False),
     )
     for name, columns in (
         ("certificates_by_holder", ["holder"]),
@@ -76,7 +80,7 @@ def upgrade() -> None:
     op.create_table(
         "holdings",
         sa.Column("address", sa.Text, nullable=False),
-        sa.Column("certificate_id", sa.Integer, nullable=False),
+        sa.Column("certificate_id", _BIGINT, nullable=False),
         sa.PrimaryKeyConstraint("address", "certificate_id"),
         sqlite_with_rowid=False,
     )
@@ -86,7 +90,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("role", sa.Text, nullable=False),
         sa.Column("frozen", sa.Integer, nullable=False),
-        sa.Column("registered_block", sa.Integer, nullable=False),
+        sa.Column("registered_block", _BIGINT, nullable=False),
         sa.Column("registered_log", sa.Integer, nullable=False),
     )
     op.bulk_insert(
