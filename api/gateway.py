@@ -39,11 +39,11 @@ class Gateway:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         # The store dates its records once the runtime below is open (the journal keeps the wall clock).
-        self.store = GatewayStore(settings.gateway_db_path, clock=lambda: self.runtime.clock.seconds())
+        self.store = GatewayStore(settings.gateway_database, clock=lambda: self.runtime.clock.seconds())
         self.journal = SqliteJournal(self.store)
         self.runtime: Runtime = open_runtime(settings, deploy_if_missing=settings.dev_mode, journal=self.journal)
         self.runtime.keystore.unlock_all()
-        self.index = LedgerIndex(settings.index_db_path)
+        self.index = LedgerIndex(settings.index_database)
         self.indexer = event_indexer(self.runtime, self.index)
         self.provenance_cache = ProvenanceCache(settings.provenance_cache_nodes)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)

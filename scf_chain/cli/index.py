@@ -17,7 +17,7 @@ def index_events(
     from scf_chain.runtime import event_indexer
 
     runtime = open_runtime()
-    with LedgerIndex(runtime.settings.index_db_path) as index:
+    with LedgerIndex(runtime.settings.index_database) as index:
         indexer = event_indexer(runtime, index)
         block = indexer.rebuild() if rebuild else indexer.sync()
         typer.echo(f"indexed to block {block}: {index.event_count()} events")
