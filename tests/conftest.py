@@ -1,4 +1,8 @@
-"""One real Anvil chain for the whole session; every test runs in a snapshot that is reverted after it."""
+"""One real Anvil chain for the whole session; every test runs in a snapshot that is reverted after it.
+
+``--database=postgres`` runs the stores, indexes and gateway processes of the tests on a real PostgreSQL
+server (tests/databases.py) instead of SQLite files; tests marked ``sqlite_only`` are then skipped.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,54 @@ from scf_chain.domain.money import today_utc
 from scf_chain.domain.types import MemberRole
 from scf_chain.runtime import Runtime, local_chain, open_runtime
 from scf_chain.settings import Settings
+from tests import databases
+from tools.postgres import LocalPostgres
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database",
+        choices=databases.CHOICES,
+        default=databases.SQLITE,
+        help="where the gateway's store and the index live in the tests: SQLite files, or a real PostgreSQL server",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: SQLite-specific by nature (its files, their modes, old SQLite files to migrate)"
+    )
+    databases.configure(config.getoption("database"))
+    config.add_cleanup(databases.stop)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not databases.on_postgres():
+        return
+    missing = databases.missing_postgres()
+    sqlite_only = pytest.mark.skip(reason="SQLite-specific by nature; it runs with --database=sqlite")
+    for item in items:
+        if missing:
+            item.add_marker(pytest.mark.skip(reason=missing))
+        elif "sqlite_only" in item.keywords:
+            item.add_marker(sqlite_only)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> LocalPostgres:
+    """This worker's PostgreSQL server (started at the first test that needs it, stopped at the end)."""
+    missing = databases.missing_postgres()
+    if missing:
+        pytest.skip(missing)
+    return databases.server()
+
+
+@pytest.fixture
+def database_url() -> Iterator[str | None]:
+    """A new, empty PostgreSQL database for the test (dropped after it), or None when the run is on SQLite."""
+    url = databases.fresh_database_url()
+    yield url
+    databases.drop(url)
 
 
 @pytest.fixture(scope="session")

@@ -14,32 +14,53 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from api.settings import GatewaySettings
 from api.store import GatewayStore
 from scf_chain.chain.local import LocalChain, free_port
 from scf_chain.domain.money import today_utc
+from tests import databases
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
 class GatewayProcess:
+    """A gateway process; on ``--database=postgres`` with a database of its own, as it has a data folder."""
+
     base_url: str
     data_dir: Path
     chain: LocalChain
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+    database_url: str | None = field(default_factory=databases.fresh_database_url)
+
+    @property
+    def gateway_database(self) -> Path | str:
+        """Where the gateway keeps its store: its PostgreSQL database, or the SQLite file in its data folder."""
+        return databases.gateway_database(self.data_dir, self.database_url)
+
+    def open_store(self) -> GatewayStore:
+        """The gateway's store, opened beside the process."""
+        return GatewayStore(self.gateway_database)
+
+    @property
+    def index_database(self) -> Path | str:
+        """Where the gateway keeps its index: the same database as its store, or the SQLite file beside it."""
+        return databases.index_database(self.data_dir, self.database_url)
 
     def start(self, timeout: float = 60.0) -> None:
         port = self.base_url.rsplit(":", 1)[1]
         log = (self.data_dir / "gateway.log").open("ab")
+        # The database is the process's own, whatever an environment copied from another gateway says.
+        env = {key: value for key, value in self.env.items() if key != "SCF_DATABASE_URL"}
+        if self.database_url:
+            env["SCF_DATABASE_URL"] = self.database_url
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -55,7 +76,7 @@ class GatewayProcess:
                 "warning",
             ],
             cwd=PROJECT_ROOT,
-            env=self.env,
+            env=env,
             stdout=log,
             stderr=log,
         )
@@ -108,7 +129,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
 
 @pytest.fixture(scope="session")
 def operator_key(gateway: GatewayProcess) -> str:
-    store = GatewayStore(GatewaySettings(data_dir=gateway.data_dir).gateway_db_path)
+    store = gateway.open_store()
     try:
         from scf_chain.chain.keys import anvil_account
 

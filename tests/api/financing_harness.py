@@ -21,8 +21,6 @@ from typing import Any
 import httpx
 from web3 import Web3
 
-from api.settings import GatewaySettings
-from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
 from scf_chain.domain.money import from_day
@@ -194,7 +192,7 @@ def gateway_on(
     process = GatewayProcess(f"http://127.0.0.1:{free_port()}", data_dir, chain, env)
     try:
         process.start()
-        store = GatewayStore(GatewaySettings(data_dir=data_dir).gateway_db_path)
+        store = process.open_store()
         try:
             operator_key = store.create_api_key(anvil_account(0).address)
         finally:

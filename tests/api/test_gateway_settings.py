@@ -31,6 +31,7 @@ def test_two_checkouts_have_their_own_gateway_database(tmp_path):
     assert first.gateway_db_path.parent == tmp_path / "a"
 
 
+@pytest.mark.sqlite_only
 def test_the_gateway_database_and_its_journal_files_are_owner_only(tmp_path, process_umask):
     store = GatewayStore(tmp_path / "data" / "gateway.db")
     try:

@@ -27,8 +27,6 @@ from typing import Any
 import httpx
 import pytest
 
-from api.settings import GatewaySettings
-from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
 from scf_chain.domain.ledger_errors import LedgerError
@@ -118,7 +116,7 @@ def soak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Soak]:
     gateway = GatewayProcess(f"http://127.0.0.1:{free_port()}", data_dir, chain, env)
     try:
         gateway.start()
-        store = GatewayStore(GatewaySettings(data_dir=data_dir).gateway_db_path)
+        store = gateway.open_store()
         try:
             operator_key = store.create_api_key(anvil_account(0).address)
         finally:

@@ -4,8 +4,11 @@ import json
 import sqlite3
 import stat
 
-from api.settings import GatewaySettings
+import pytest
+import sqlalchemy as sa
+
 from api.store import GatewayStore, hash_api_key
+from tests import databases
 from tests.api.conftest import Api
 
 
@@ -33,11 +36,13 @@ def test_raw_api_keys_are_in_no_file_of_the_data_folder(gateway, operator_api):
     for key in (first_key, second_key):
         assert _files_holding(gateway.data_dir, key) == []
     # What the gateway keeps instead: the hash, in the key table.
-    db = sqlite3.connect(GatewaySettings(data_dir=gateway.data_dir).gateway_db_path)
+    db = databases.engine(gateway.gateway_database)
     try:
-        hashes = {row[0] for row in db.execute("SELECT key_hash FROM api_keys WHERE member = ?", (address,))}
+        with db.connect() as connection:
+            rows = connection.execute(sa.text("SELECT key_hash FROM api_keys WHERE member = :m"), {"m": address})
+            hashes = {row[0] for row in rows}
     finally:
-        db.close()
+        db.dispose()
     assert hashes == {hash_api_key(first_key), hash_api_key(second_key)}
 
 
@@ -75,6 +80,7 @@ def test_a_replay_of_key_rotation_neither_shows_nor_mints_a_key(gateway, onboard
     assert supplier.api.get("/v1/me").status_code == 401
 
 
+@pytest.mark.sqlite_only  # an older gateway kept its records in SQLite only
 def test_keys_an_older_gateway_left_in_its_replay_records_are_removed(tmp_path):
     path = tmp_path / "gateway.db"
     raw_key = "scf_" + "k" * 43

@@ -32,8 +32,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.settings import GatewaySettings
-from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
 from tests import gauntlet
@@ -89,7 +87,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedLedger]:
     gateway = GatewayProcess(f"http://127.0.0.1:{free_port()}", data_dir, chain, env)
     try:
         gateway.start()
-        store = GatewayStore(GatewaySettings(data_dir=data_dir).gateway_db_path)
+        store = gateway.open_store()
         try:
             keys = {"operator": store.create_api_key(anvil_account(0).address)}
         finally:

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from api.ratelimit import RateLimiter
-from api.settings import GatewaySettings
 from scf_chain.domain.types import CertificateStatusCode
 from tests.api.conftest import Api, ApiMember, GatewayProcess
 
@@ -73,7 +72,6 @@ def test_token_bucket_refuses_beyond_the_burst_and_says_when_to_retry():
 
 
 def test_a_key_over_its_rate_limit_gets_429_with_retry_after(gateway, tmp_path):
-    from api.store import GatewayStore
     from scf_chain.chain.keys import anvil_account
     from scf_chain.chain.local import free_port
     from tests.api.conftest import Api, GatewayProcess
@@ -82,7 +80,7 @@ def test_a_key_over_its_rate_limit_gets_429_with_retry_after(gateway, tmp_path):
     limited = GatewayProcess(f"http://127.0.0.1:{free_port()}", tmp_path, gateway.chain, env)
     limited.start()
     try:
-        store = GatewayStore(GatewaySettings(data_dir=tmp_path).gateway_db_path)
+        store = limited.open_store()
         api = Api(limited.base_url, store.create_api_key(anvil_account(0).address))
         store.close()
         statuses = [api.get("/v1/me").status_code for _ in range(4)]
@@ -205,7 +203,6 @@ def test_statuses_and_roles_are_enums_and_operations_are_typed(schema: dict[str,
 
 
 def test_an_interrupted_operation_reads_as_a_typed_problem(gateway: GatewayProcess, tmp_path: Path) -> None:
-    from api.store import GatewayStore
     from scf_chain.chain.keys import anvil_account
     from scf_chain.chain.local import free_port
 
@@ -214,7 +211,7 @@ def test_an_interrupted_operation_reads_as_a_typed_problem(gateway: GatewayProce
     second = GatewayProcess(f"http://127.0.0.1:{free_port()}", tmp_path, gateway.chain, env)
     second.start()
     try:
-        store = GatewayStore(GatewaySettings(data_dir=tmp_path).gateway_db_path)
+        store = second.open_store()
         key = store.create_api_key(operator)
         unfinished = store.create_operation(operator, "transfer")
         store.close()

@@ -6,18 +6,18 @@ import csv
 import io
 import itertools
 import json
-import sqlite3
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from api.gateway import Caller
 from api.schemas import ProvenanceOut
 from api.services.provenance import STATUS_COLOURS, load, to_json
 from scf_chain.index.store import LedgerIndex
-from scf_chain.settings import Settings
+from tests import databases
 from tests.api.conftest import Api, ApiMember, maturity_in, new_document_hash, new_invoice_number
 
 
@@ -211,7 +211,7 @@ def test_a_kept_tree_brought_up_to_date_equals_one_read_afresh(story: Story, gat
     # Each read below finds the tree kept from the read before it and reads only what changed since.
     for certificate_id in (story.root, story.part):
         provenance(story.core, certificate_id)
-    reader = LedgerIndex(Settings(data_dir=gateway.data_dir).index_db_path)
+    reader = LedgerIndex(gateway.index_database)
     obligor = Caller(address=story.core.address, name=story.core.name, role="core_enterprise", frozen=False)
     for change in (transfer_back, split_kept, freeze, register):
         change()
@@ -428,21 +428,17 @@ def test_verify_agrees_node_by_node_with_the_chain(story: Story, onboard):
     assert [node["id"] for node in mine["nodes"]] == [story.root, story.part, story.t3_part]
 
 
-def _index_db(gateway) -> sqlite3.Connection:
-    return sqlite3.connect(Settings(data_dir=gateway.data_dir).index_db_path, timeout=30)
+_READ_PART = sa.text("SELECT holder, face_value FROM certificates WHERE id = :id")
+_WRITE_PART = sa.text("UPDATE certificates SET holder = :holder, face_value = :face WHERE id = :id")
 
 
 def test_verify_catches_an_index_that_was_tampered_with(story: Story, gateway):
-    db = _index_db(gateway)
+    db = databases.engine(gateway.index_database)
     try:
-        (real_holder, real_face) = db.execute(
-            "SELECT holder, face_value FROM certificates WHERE id = ?", (story.t4_part,)
-        ).fetchone()
-        with db:
-            db.execute(
-                "UPDATE certificates SET holder = ?, face_value = ? WHERE id = ?",
-                (story.t3.address, "16000000", story.t4_part),
-            )
+        with db.connect() as connection:
+            (real_holder, real_face) = connection.execute(_READ_PART, {"id": story.t4_part}).one()
+        with db.begin() as connection:
+            connection.execute(_WRITE_PART, {"holder": story.t3.address, "face": 16000000, "id": story.t4_part})
         body = story.core.api.get(f"/v1/certificates/{story.part}/verify").json()
         assert body["verified"] is False
         bad = [node for node in body["nodes"] if not node["matches"]]
@@ -454,12 +450,9 @@ def test_verify_catches_an_index_that_was_tampered_with(story: Story, gateway):
         # The provenance shows what the index says, and its conservation check no longer holds.
         assert provenance(story.core, story.part)["totals"]["conserved"] is False
     finally:
-        with db:
-            db.execute(
-                "UPDATE certificates SET holder = ?, face_value = ? WHERE id = ?",
-                (real_holder, real_face, story.t4_part),
-            )
-        db.close()
+        with db.begin() as connection:
+            connection.execute(_WRITE_PART, {"holder": real_holder, "face": real_face, "id": story.t4_part})
+        db.dispose()
     assert story.core.api.get(f"/v1/certificates/{story.part}/verify").json()["verified"] is True
 
 

@@ -69,6 +69,7 @@ def previous_main_db(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.sqlite_only
 def test_a_database_of_the_previous_main_is_upgraded_with_every_row_kept(previous_main_db):
     assert "alembic_version" not in _schema(previous_main_db)
     store = GatewayStore(previous_main_db, clock=lambda: CLOCK)
@@ -142,6 +143,7 @@ def test_a_database_of_the_previous_main_is_upgraded_with_every_row_kept(previou
         reopened.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_new_database_gets_the_schema_an_upgraded_one_has(previous_main_db, tmp_path):
     GatewayStore(previous_main_db).close()
     fresh = tmp_path / "fresh" / "gateway.db"
@@ -156,6 +158,7 @@ def test_a_new_database_gets_the_schema_an_upgraded_one_has(previous_main_db, tm
         assert [column[0] for column in upgraded[name]["columns"]] == [column.name for column in table.columns]
 
 
+@pytest.mark.sqlite_only
 def test_the_baseline_is_the_previous_mains_schema(previous_main_db, tmp_path):
     previous = _schema(previous_main_db)
     fresh = tmp_path / "fresh" / "gateway.db"
@@ -171,6 +174,7 @@ def test_the_baseline_is_the_previous_mains_schema(previous_main_db, tmp_path):
     assert set(schema) - set(previous) == {"alembic_version", "operation_transactions", "settlement_allowances"}
 
 
+@pytest.mark.sqlite_only
 def test_a_database_missing_tables_of_the_baseline_is_refused_not_rebuilt(tmp_path):
     path = tmp_path / "gateway.db"
     db = sqlite3.connect(path)

@@ -15,8 +15,8 @@ def _send(nonce: int) -> SignedSend:
 
 
 @pytest.fixture
-def store(tmp_path):
-    opened = GatewayStore(tmp_path / "gateway.db")
+def store(tmp_path, database_url):
+    opened = GatewayStore(database_url or tmp_path / "gateway.db")
     yield opened
     opened.close()
 

@@ -30,14 +30,13 @@ from typing import Any
 import httpx
 import pytest
 
-from api.settings import GatewaySettings
 from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
 from scf_chain.domain.types import CertificateStatusCode
 from scf_chain.runtime import open_runtime
 from scf_chain.settings import Settings
-from tests import gauntlet
+from tests import databases, gauntlet
 from tests.api.conftest import PROJECT_ROOT, Api, maturity_in, new_document_hash, new_invoice_number
 from tests.api.financing_harness import own_gateway
 
@@ -98,7 +97,7 @@ class Run:
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Iterator[Run]:
+def run(tmp_path: Path, database_url: str | None) -> Iterator[Run]:
     port = free_port()
     env = {
         **os.environ,
@@ -109,6 +108,7 @@ def run(tmp_path: Path) -> Iterator[Run]:
         "SCF_RATE_LIMIT_PER_MINUTE": "100000",
         "SCF_RATE_LIMIT_BURST": "10000",
         "SCF_OVERDUE_INTERVAL_S": "0",
+        **databases.database_env(database_url),
     }
     env.pop("SCF_RPC_URL", None)
     run = Run(tmp_path, env, f"http://127.0.0.1:{port}")
@@ -151,7 +151,7 @@ def _head(url: str) -> int:
 
 
 def test_writes_answered_before_the_chain_lost_its_last_blocks_are_on_the_ledger_again(run: Run) -> None:
-    store = GatewayStore(GatewaySettings(data_dir=run.data_dir).gateway_db_path)
+    store = GatewayStore(databases.gateway_database(run.data_dir, run.env.get("SCF_DATABASE_URL")))
     try:
         operator = Api(run.base_url, store.create_api_key(anvil_account(0).address))
     finally:

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 
 from api.settings import GatewaySettings
-from api.store import GatewayStore
 from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
 from tests.api.conftest import Api, GatewayProcess, maturity_in, new_document_hash
@@ -217,7 +216,7 @@ def strict_gateway(tmp_path_factory):
 
 
 def _operator(gateway):
-    store = GatewayStore(GatewaySettings(data_dir=gateway.data_dir).gateway_db_path)
+    store = gateway.open_store()
     try:
         return Api(gateway.base_url, store.create_api_key(anvil_account(0).address))
     finally:
@@ -234,6 +233,7 @@ def test_replays_are_rate_limited_like_any_request(strict_gateway):
     assert int(limited.headers["retry-after"]) >= 1
 
 
+@pytest.mark.sqlite_only  # SQLite's data_version tells of any write by another connection
 def test_unauthenticated_requests_with_a_key_write_nothing(strict_gateway):
     db = sqlite3.connect(GatewaySettings(data_dir=strict_gateway.data_dir).gateway_db_path)
     try:

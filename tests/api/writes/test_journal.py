@@ -5,8 +5,10 @@ from scf_chain.chain.transactions import SignedSend
 from tests.conftest import new_invoice_number
 
 
-def test_sends_are_journalled_and_a_lost_send_is_rebroadcast(runtime, consortium, tmp_path, new_document, maturity):
-    store = GatewayStore(tmp_path / "gateway.db")
+def test_sends_are_journalled_and_a_lost_send_is_rebroadcast(
+    runtime, consortium, tmp_path, database_url, new_document, maturity
+):
+    store = GatewayStore(database_url or tmp_path / "gateway.db")
     journal = SqliteJournal(store)
     sender = runtime.sender
     sender.journal = journal
@@ -41,8 +43,10 @@ def test_sends_are_journalled_and_a_lost_send_is_rebroadcast(runtime, consortium
         store.close()
 
 
-def test_an_operation_holds_the_transactions_its_write_signed(runtime, consortium, tmp_path, new_document, maturity):
-    store = GatewayStore(tmp_path / "gateway.db")
+def test_an_operation_holds_the_transactions_its_write_signed(
+    runtime, consortium, tmp_path, database_url, new_document, maturity
+):
+    store = GatewayStore(database_url or tmp_path / "gateway.db")
     sender = runtime.sender
     sender.journal = SqliteJournal(store)
     try:

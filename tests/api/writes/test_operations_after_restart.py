@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from api.settings import GatewaySettings
 from api.store import GatewayStore
 from tests.api.conftest import Api, GatewayProcess, maturity_in, new_document_hash, new_invoice_number
 from tests.api.financing_harness import Harness, own_gateway
@@ -37,7 +36,7 @@ def _rpc(url: str, method: str, *params: Any) -> Any:
 
 
 def _store(gateway: GatewayProcess) -> GatewayStore:
-    return GatewayStore(GatewaySettings(data_dir=gateway.data_dir).gateway_db_path)
+    return gateway.open_store()
 
 
 def _issue_body(to: str) -> dict[str, str]:

@@ -46,6 +46,7 @@ def previous_main(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.sqlite_only
 def test_the_fixture_is_as_the_previous_main_left_it(previous_main: Path):
     with sqlite3.connect(previous_main) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -53,6 +54,7 @@ def test_the_fixture_is_as_the_previous_main_left_it(previous_main: Path):
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
 
 
+@pytest.mark.sqlite_only
 def test_an_index_of_the_previous_main_is_upgraded_and_reads_back_unchanged(previous_main: Path, caplog):
     expected = json.loads((FIXTURES / "index-previous-main.json").read_text())
     with caplog.at_level(logging.WARNING, logger="scf_chain.index"), LedgerIndex(previous_main) as index:
@@ -100,6 +102,7 @@ def test_an_index_of_the_previous_main_is_upgraded_and_reads_back_unchanged(prev
         assert _revision(previous_main) == _heads() and index.indexed_block == expected["indexed_block"]
 
 
+@pytest.mark.sqlite_only
 def test_a_fresh_index_has_the_tables_of_the_upgraded_previous_main(previous_main: Path, tmp_path: Path):
     def layout(path: Path) -> dict[str, list[tuple[object, ...]]]:
         with sqlite3.connect(path) as db:
@@ -120,19 +123,22 @@ def test_a_fresh_index_has_the_tables_of_the_upgraded_previous_main(previous_mai
     assert _revision(fresh) == _heads()
 
 
-def test_the_migrations_make_the_tables_the_code_is_written_against(tmp_path: Path):
+def test_the_migrations_make_the_tables_the_code_is_written_against(index_at: Path | str):
     """A change to schema.py without a migration (or the other way round) shows up here."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlalchemy import create_engine
 
     from scf_chain.index.schema import metadata
+    from scf_chain.index.store import POSTGRESQL_VERSION_TABLE
+    from tests import databases
 
-    LedgerIndex(tmp_path / "index.db").close()
-    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    LedgerIndex(index_at).close()
+    engine = databases.engine(index_at)
     try:
         with engine.connect() as db:
-            context = MigrationContext.configure(db, opts={"compare_type": True})
+            # On PostgreSQL the index keeps its revision beside the gateway store's, in a table of its own.
+            version_table = POSTGRESQL_VERSION_TABLE if isinstance(index_at, str) else "alembic_version"
+            context = MigrationContext.configure(db, opts={"compare_type": True, "version_table": version_table})
             assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()

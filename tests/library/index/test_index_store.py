@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
 from eth_utils import to_checksum_address
 
 from scf_chain.domain.money import to_day
@@ -66,8 +67,8 @@ def blocks() -> list[BlockRef]:
     return [BlockRef(n, f"0x{n:064x}", T0 + n) for n in range(1, 6)]
 
 
-def test_projection_of_hand_made_events(tmp_path):
-    with LedgerIndex(tmp_path / "index.db") as index:
+def test_projection_of_hand_made_events(index_at):
+    with LedgerIndex(index_at) as index:
         assert index.indexed_block == -1
         assert index.certificates() == ([], 0) and index.members() == [] and index.events() == []
         assert index.apply(entries(), blocks(), 5) == len(entries())
@@ -92,6 +93,7 @@ def test_projection_of_hand_made_events(tmp_path):
         assert index.certificate(2) is None and index.block(4) is None and index.block(3) is not None
 
 
+@pytest.mark.sqlite_only  # an index from before the migrations was a SQLite file
 def test_the_index_persists_and_drops_an_unknown_schema(tmp_path):
     path = tmp_path / "index.db"
     with LedgerIndex(path) as index:
@@ -107,6 +109,7 @@ def test_the_index_persists_and_drops_an_unknown_schema(tmp_path):
         assert index.certificate(3) is not None
 
 
+@pytest.mark.sqlite_only  # an index from before the migrations was a SQLite file
 def test_an_index_from_before_token_transfers_is_rebuilt(tmp_path):
     """Schema 3 had no settlement-token movements: kept, it would show an auditor no cash before its upgrade."""
     path = tmp_path / "index.db"
@@ -120,8 +123,8 @@ def test_an_index_from_before_token_transfers_is_rebuilt(tmp_path):
         assert index.meta("schema_version") == "4"
 
 
-def test_readers_in_many_threads_while_one_writes(tmp_path):
-    with LedgerIndex(tmp_path / "index.db") as index:
+def test_readers_in_many_threads_while_one_writes(index_at):
+    with LedgerIndex(index_at) as index:
         errors: list[BaseException] = []
         stop = threading.Event()
 
@@ -148,8 +151,8 @@ def test_readers_in_many_threads_while_one_writes(tmp_path):
         assert errors == []
 
 
-def test_a_tree_version_moves_with_its_own_issuance_the_member_names_and_rollbacks(tmp_path):
-    path = tmp_path / "index.db"
+def test_a_tree_version_moves_with_its_own_issuance_the_member_names_and_rollbacks(index_at):
+    path = index_at
     everything = entries()
 
     def version(root: int = 1) -> TreeVersion:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from indexer_checks import assert_index_matches_chain, chain_logs, run_lifecycle
 from web3 import Web3
 
 from scf_chain.chain.local import free_port
 from scf_chain.domain.types import TxResult
 from scf_chain.index.indexer import Indexer, IndexerError, LedgerIndex
+from tests import databases
 from tests.conftest import new_invoice_number
 
 
@@ -90,7 +91,9 @@ def test_reorg_rolls_back_to_the_common_ancestor(
     assert fresh.dump() == index.dump()
 
 
-def test_reorg_below_every_recorded_block_starts_over(runtime, consortium, make_indexer, new_document, maturity):
+def test_reorg_below_every_recorded_block_starts_over(
+    runtime, consortium, make_indexer, index_locations, new_document, maturity
+):
     snap = snapshot(runtime)
     index, indexer = make_indexer()
     consortium.ledger.issue(
@@ -104,10 +107,14 @@ def test_reorg_below_every_recorded_block_starts_over(runtime, consortium, make_
     indexer.sync()
     before = index.dump()
     # Make the index believe every block it recorded is from another chain.
-    with sqlite3.connect(index.path) as db:
-        db.execute(
-            "UPDATE blocks SET hash = substr(hash, 1, 65) || CASE WHEN substr(hash, 66) = '0' THEN '1' ELSE '0' END"
+    db = databases.engine(index_locations["index.db"])
+    with db.begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE blocks SET hash = substr(hash, 1, 65) || CASE WHEN substr(hash, 66) = '0' THEN '1' ELSE '0' END"
+            )
         )
+    db.dispose()
     revert(runtime, snap)
     consortium.ledger.issue(
         consortium.core,
@@ -222,9 +229,9 @@ def test_run_follows_the_chain_while_others_read(runtime, consortium, indexed, n
     assert_index_matches_chain(index, runtime)
 
 
-def test_run_survives_an_unreachable_chain(runtime, tmp_path, caplog):
+def test_run_survives_an_unreachable_chain(runtime, index_at, caplog):
     dead = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{free_port()}", request_kwargs={"timeout": 1}))
-    index = LedgerIndex(tmp_path / "index.db")
+    index = LedgerIndex(index_at)
     indexer = Indexer(dead, runtime.ledger.address, runtime.ledger.contract.abi, index)
     stop = threading.Event()
     with caplog.at_level(logging.WARNING, logger="scf_chain.index.indexer"):
@@ -250,9 +257,9 @@ class _CappedIndexer(Indexer):
         return super()._rpc(method, params)
 
 
-def test_sync_narrows_ranges_a_node_refuses(runtime, consortium, tmp_path, new_document, maturity):
+def test_sync_narrows_ranges_a_node_refuses(runtime, consortium, index_at, new_document, maturity):
     run_lifecycle(consortium, new_document, maturity)
-    with LedgerIndex(tmp_path / "index.db") as index:
+    with LedgerIndex(index_at) as index:
         indexer = _CappedIndexer(runtime.w3, runtime.ledger.address, runtime.ledger.contract.abi, index)
         assert indexer.sync() == runtime.w3.eth.block_number
         assert_index_matches_chain(index, runtime)

@@ -294,7 +294,7 @@ def test_one_block_at_a_time_by_hash_gives_the_index_a_range_read_gives(
     assert fresh.dump() == index.dump()
 
 
-def test_settlement_token_movements_are_indexed(runtime, consortium, tmp_path, new_document, maturity):
+def test_settlement_token_movements_are_indexed(runtime, consortium, index_at, new_document, maturity):
     """Deposits (mints), withdrawals (burns) and payments (transfers) of the settlement token are in the index,
     beside the ledger's events, and leave the certificates and members as the ledger has them."""
     from scf_chain.index.indexer import LedgerIndex
@@ -306,7 +306,7 @@ def test_settlement_token_movements_are_indexed(runtime, consortium, tmp_path, n
     paid = runtime.sender.transact(core, ledger.token.functions.transfer(tier1.address, 25_000))
     withdrawn = ledger.withdraw(operator, core.address, "0.50")
     ledger.issue(core, tier1.address, "10.00", maturity, new_document(), invoice_number=new_invoice_number())
-    with LedgerIndex(tmp_path / "index.db") as index:
+    with LedgerIndex(index_at) as index:
         event_indexer(runtime, index).sync()
         token = runtime.deployment.settlement_token
         moves = [e for e in index.events(limit=100_000) if e.contract == "token"]
