@@ -23,11 +23,25 @@ if TYPE_CHECKING:
 keys_app = typer.Typer(help="API keys of the gateway.", no_args_is_help=True)
 
 
-def serve_gateway() -> None:
+def serve_gateway(
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Gateway processes (replicas) serving the same address, each with a gateway of its own. More "
+            "than one needs SCF_DATABASE_URL: the SQLite files serve one process. A worker that dies or hangs is "
+            "started again; Ctrl-C or SIGTERM stops them all.",
+        ),
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log a line for every request.")
+    ] = True,
+) -> None:
     """Serve the HTTP gateway on the configured chain (it must be up and, outside development, deployed)."""
     from api.serve import serve
 
-    serve(read_settings())
+    serve(read_settings(), workers=workers, access_log=access_log)
 
 
 @keys_app.command("create")
