@@ -29,6 +29,12 @@ class GatewaySettings(Settings):
         ge=0,
         description="Certificates the gateway keeps in built provenance trees for the next read; 0 keeps none.",
     )
+    lease_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Replicas on one database: how long a signer's or the leader's lease outlasts a replica that "
+        "stopped, before another takes it over.",
+    )
 
     @property
     def gateway_db_path(self) -> Path:

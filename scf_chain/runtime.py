@@ -19,7 +19,7 @@ from scf_chain.chain.keys import DEV_SCRYPT_N, PRODUCTION_SCRYPT_N, KeyStore, an
 from scf_chain.chain.local import LocalChain, rpc_answers
 from scf_chain.chain.nodes import FailoverProvider
 from scf_chain.chain.rpc import PooledHTTPProvider, shown_url
-from scf_chain.chain.transactions import Journal, TransactionSender
+from scf_chain.chain.transactions import Journal, SignerLeases, TransactionSender
 from scf_chain.client.clock import LedgerClock
 from scf_chain.client.ledger import ContractAt, LedgerClient
 from scf_chain.client.reverts import MemberNames, RevertDecoder, bare_address
@@ -144,8 +144,17 @@ class Runtime:
     clock: LedgerClock
 
 
-def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal: Journal | None = None) -> Runtime:
-    """Connects to the chain and the deployed ledger, deploying it first if asked to."""
+def open_runtime(
+    settings: Settings,
+    *,
+    deploy_if_missing: bool = False,
+    journal: Journal | None = None,
+    leases: SignerLeases | None = None,
+) -> Runtime:
+    """Connects to the chain and the deployed ledger, deploying it first if asked to.
+
+    ``leases``: where other processes sign with the same keys (gateway replicas), the signers' leases they share.
+    """
     w3 = connect(settings)
     keystore = open_keystore(settings)
     contracts = compile_contracts(settings.build_dir)
@@ -158,14 +167,14 @@ def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal
         if not deploy_if_missing:
             raise NotDeployed(f"the ledger is not deployed on the chain at {rpc_url(settings)}; run `scf deploy`")
         # Before the ledger exists there are no members to name: its deployment's reverts name bare addresses.
-        installer = _sender(w3, settings, chain_id, RevertDecoder(abis, bare_address), journal)
+        installer = _sender(w3, settings, chain_id, RevertDecoder(abis, bare_address), journal, leases)
         # ERC-721 tools find a certificate on the gateway; the operator can point it elsewhere later.
         gateway_certificates = f"http://{settings.api_host}:{settings.api_port}/v1/certificates/"
         deployment, _ = deploy(
             installer, operator, contracts, settings.manifest_path, token_uri_base=gateway_certificates
         )
     decoder = RevertDecoder(abis, MemberNames(w3, deployment.ledger, abi).describe)
-    sender = _sender(w3, settings, chain_id, decoder, journal)
+    sender = _sender(w3, settings, chain_id, decoder, journal, leases)
     ledger = LedgerClient(
         w3,
         deployment.ledger,
@@ -181,7 +190,12 @@ def open_runtime(settings: Settings, *, deploy_if_missing: bool = False, journal
 
 
 def _sender(
-    w3: Web3, settings: Settings, chain_id: int, decoder: RevertDecoder, journal: Journal | None
+    w3: Web3,
+    settings: Settings,
+    chain_id: int,
+    decoder: RevertDecoder,
+    journal: Journal | None,
+    leases: SignerLeases | None,
 ) -> TransactionSender:
     return TransactionSender(
         w3,
@@ -191,6 +205,7 @@ def _sender(
         journal=journal,
         receipt_timeout=settings.receipt_timeout_s,
         max_pending_per_sender=settings.max_pending_per_sender,
+        leases=leases,
     )
 
 

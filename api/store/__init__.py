@@ -17,6 +17,7 @@ from api.store.documents import Documents, DocumentUpload
 from api.store.idempotency import IDEMPOTENCY_SCOPE_KEY, Idempotency
 from api.store.journal import JournalRecords, SqliteJournal, watch_signed_transactions
 from api.store.keys import API_KEY_BYTES, API_KEY_PREFIX, SHOWN_ONCE_FIELD, ApiKeys, hash_api_key, without_secrets
+from api.store.leases import LeaseRecords, StoreLeases
 from api.store.offers import FinancingRequest, Offers, StoredOffer
 from api.store.operations import Operation, Operations, recording_operation
 from api.store.settlements import SettlementAllowances
@@ -31,6 +32,7 @@ __all__ = [
     "GatewayStore",
     "Operation",
     "SqliteJournal",
+    "StoreLeases",
     "StoredOffer",
     "hash_api_key",
     "recording_operation",
@@ -39,7 +41,9 @@ __all__ = [
 ]
 
 
-class GatewayStore(ApiKeys, Idempotency, Operations, JournalRecords, Offers, Documents, SettlementAllowances):
+class GatewayStore(
+    ApiKeys, Idempotency, Operations, JournalRecords, Offers, Documents, SettlementAllowances, LeaseRecords
+):
     """The store, one part per concern, all on one database; it is brought to the newest schema when opened."""
 
     def __init__(self, location: Path | str, *, clock: Callable[[], float] = time.time) -> None:

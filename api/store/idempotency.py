@@ -8,13 +8,14 @@ a key is never left in progress for good.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
 from api.store.db import StorePart, UnixTime, Upsert, contains_bytes, metadata
 from api.store.keys import SHOWN_ONCE_FIELD, without_secrets
+from api.store.leases import REPLICA_ID
 from api.store.operations import operations
 
 # Where the request guard leaves (member, key) for the write runner to attach its operation to.
@@ -32,6 +33,7 @@ idempotency = sa.Table(
     sa.Column("created_at", UnixTime, nullable=False),
     sa.Column("operation_id", sa.Text),  # the operation of a ledger write
     sa.Column("success_status", sa.Integer),  # what the write answers when it succeeds (200, 201)
+    sa.Column("replica", sa.Text),  # the gateway process that claimed it (api.store.leases)
 )
 
 
@@ -83,7 +85,13 @@ class Idempotency(StorePart):
         request's transaction and it is being sent again, or ``("done", (status, body, content_type, operation_id))``.
         """
         with self._db.transaction() as db:
-            record = {"scope": scope, "key": key, "fingerprint": fingerprint, "created_at": time.time()}
+            record = {
+                "scope": scope,
+                "key": key,
+                "fingerprint": fingerprint,
+                "created_at": time.time(),
+                "replica": REPLICA_ID,
+            }
             if db.execute(_CLAIM.on(db), record).rowcount == 1:
                 return "new", None
             row = db.execute(_CLAIMED, {"of_scope": scope, "of_key": key}).first()
@@ -115,13 +123,15 @@ class Idempotency(StorePart):
             )
 
     def idempotency_keys_in_progress(
-        self, *, of_operation: str | None = None
+        self, *, of_operation: str | None = None, except_of: Collection[str] = ()
     ) -> list[tuple[str, str, str | None, int | None]]:
         """``(scope, key, operation_id, success_status)`` of every record without a response yet, or of those
-        of one operation."""
+        of one operation; ``except_of``: replicas whose records are left out (those still running)."""
         select = _IN_PROGRESS
         if of_operation is not None:
             select = select.where(idempotency.c.operation_id == of_operation)
+        if except_of:
+            select = select.where(sa.or_(idempotency.c.replica.is_(None), idempotency.c.replica.not_in(except_of)))
         return [(row.scope, row.key, row.operation_id, row.success_status) for row in self._db.query(select)]
 
     def idempotency_keys_of(self, operation_id: str) -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.store.db import BigInt, StorePart, UnixTime, Upsert, metadata
+from api.store.leases import REPLICA_ID
 
 # A previous run may have left these behind: their transactions say how they ended.
 UNFINISHED_STATUSES = ("submitted", "mined")
@@ -30,6 +31,7 @@ operations = sa.Table(
     sa.Column("problem", sa.Text),
     sa.Column("created_at", UnixTime, nullable=False),
     sa.Column("updated_at", UnixTime, nullable=False),
+    sa.Column("replica", sa.Text),  # the gateway process that runs it (api.store.leases); None: made before replicas
 )
 operation_transactions = sa.Table(
     "operation_transactions",
@@ -124,7 +126,7 @@ class Operations(StorePart):
     def create_operation(self, member: str, kind: str) -> Operation:
         now = self._clock()
         operation = Operation(str(uuid.uuid4()), member, kind, "submitted", None, None, now, now)
-        row = {"id": operation.id, "member": member, "kind": kind, "status": operation.status}
+        row = {"id": operation.id, "member": member, "kind": kind, "status": operation.status, "replica": REPLICA_ID}
         with self._db.transaction() as db:
             db.execute(operations.insert(), {**row, "created_at": now, "updated_at": now})
         return operation
@@ -138,9 +140,15 @@ class Operations(StorePart):
         found = self._operations(_BY_ID, {"of_id": operation_id})
         return found[0] if found else None
 
-    def unfinished_operations(self) -> list[Operation]:
-        """Operations not yet confirmed or failed, oldest first: after a restart, those a previous run left."""
-        return self._operations(_UNFINISHED, {})
+    def unfinished_operations(self, *, except_of: Collection[str] = ()) -> list[Operation]:
+        """Operations not yet confirmed or failed, oldest first: after a restart, those a previous run left.
+
+        ``except_of``: replicas whose operations are left out (those still running, which finish their own).
+        """
+        select = _UNFINISHED
+        if except_of:
+            select = select.where(sa.or_(operations.c.replica.is_(None), operations.c.replica.not_in(except_of)))
+        return self._operations(select, {})
 
     def unconfirmed_operations(self) -> list[Operation]:
         return self._operations(_UNCONFIRMED, {})

@@ -26,15 +26,35 @@ shows:
 - A transaction the node loses while later ones of its signer were sent (evicted from the
   pool, a node restarted without it) holds those back for ever. A receipt long in coming
   makes the sender look for such a gap and fill it (see :meth:`TransactionSender._fill_gaps`).
+
+Several gateway processes (replicas) may share one journal and sign for the same members. The local
+lock then serializes a signer's sends within one process only, so every section that takes or fills a
+nonce (a send, a resume, a replay, a gap filled) also holds the signer's lease (:class:`SignerLeases`),
+a row in the shared database that one process holds at a time. Its holder releases it at the end of the
+section with the signer's next nonce, and the next holder, in whichever process, goes on from there
+without asking the chain. A lease found neither released nor renewed within its bound had a holder that
+died part way: its next holder resumes the signer first, as a restart would (the journal's sends the
+chain lacks are broadcast again, and the next nonce is the chain's). The chain stays the last word: a
+holder that outlived its lease unawares signs a nonce another used, which the chain refuses, and the
+refused send takes the chain's next nonce, as it does for a key used elsewhere.
+
+A request whose signer another process holds waits for it, polling the lease, rather than being
+forwarded to that process. Every replica serves every route, and none needs to know where the others
+are or whether they still run; a section lasts a few milliseconds, so that a handover costs one
+database round trip, where forwarding would cost another HTTP hop, a registry of replicas' addresses
+and a failure case of its own (the holder dying with the forwarded request). The wait is bounded: past
+it the request is refused with :class:`~scf_chain.domain.errors.SignerBusy`, before anything is signed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, cast
@@ -56,7 +76,7 @@ from web3.exceptions import (
 )
 from web3.types import RPCEndpoint, TxParams, TxReceipt
 
-from scf_chain.domain.errors import ChainUnavailable, ScfError, TransactionFailed
+from scf_chain.domain.errors import ChainUnavailable, ScfError, SignerBusy, TransactionFailed
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +150,37 @@ class Journal(Protocol):
         ...
 
 
+class SignerLeases(Protocol):
+    """Which process may take a signer's nonces, where several share one journal and one chain.
+
+    One holder at a time, for as long as a section of the sender runs; a holder that stops answering loses
+    its leases after a bound, which its live holders renew while a section runs long.
+    """
+
+    def acquire(self, signer: str) -> int | None:
+        """Waits until this process holds ``signer``'s lease.
+
+        Returns the next nonce its last holder released it with; None where none did (the lease is new, or its
+        holder died holding it), and the chain and the journal say where the signer stands. Raises
+        :class:`~scf_chain.domain.errors.SignerBusy` where another holder keeps it past the wait's bound.
+        """
+        ...
+
+    def release(self, signer: str, next_nonce: int | None) -> None:
+        """Hands ``signer`` on: its next holder goes on from ``next_nonce`` (None: from the chain)."""
+        ...
+
+    def forget_nonces(self) -> None:
+        """Drops the next nonce of every signer's lease, for a chain that went back."""
+        ...
+
+
 class TransactionSender:
-    """Signs and sends transactions for any number of signers."""
+    """Signs and sends transactions for any number of signers.
+
+    ``leases``: where other processes sign for the same keys, the lease every section of a signer holds (see
+    the module's docstring); None for a process that is the only one to sign with its keys.
+    """
 
     def __init__(
         self,
@@ -146,6 +195,7 @@ class TransactionSender:
         gap_check_s: float = GAP_CHECK_S,
         predecessor_wait_s: float = PREDECESSOR_WAIT_S,
         pending_state: bool | None = None,
+        leases: SignerLeases | None = None,
     ) -> None:
         """``pending_state``: whether the node runs its pool in its ``pending`` state (Anvil, Geth) or takes
         ``pending`` for ``latest`` (Besu); None asks the node (see :meth:`_estimate`)."""
@@ -153,6 +203,7 @@ class TransactionSender:
         self.chain_id = chain_id
         self.gas_price = gas_price
         self.journal = journal
+        self.leases = leases
         self.receipt_timeout = receipt_timeout
         self.max_pending_per_sender = max_pending_per_sender
         self._pending: dict[str, threading.BoundedSemaphore] = {}
@@ -177,6 +228,31 @@ class TransactionSender:
         with self._registry_lock:
             return self._locks.setdefault(address, threading.Lock())
 
+    @contextmanager
+    def _section(self, address: str, *, resume: bool = True) -> Iterator[int | None]:
+        """Holds ``address``'s nonces: its local lock, and with leases its lease as well, for one section.
+
+        With leases, the next nonce comes from the lease; where no holder released it (the lease is new, or its
+        holder died), the signer is resumed first unless ``resume`` is False, and the section is given how many
+        sends that broadcast again (else None). The lease is released with the next nonce, whatever happens.
+        """
+        with self._lock_for(address):
+            if self.leases is None:
+                yield None
+                return
+            released = self.leases.acquire(address)
+            try:
+                resumed: int | None = None
+                if released is not None:
+                    self._next_nonce[address] = released
+                else:
+                    self._next_nonce.pop(address, None)
+                    if resume:
+                        resumed = self._resend_journalled(address)
+                yield resumed
+            finally:
+                self.leases.release(address, self._next_nonce.get(address))
+
     def _pending_slot(self, address: str) -> threading.BoundedSemaphore:
         with self._registry_lock:
             return self._pending.setdefault(address, threading.BoundedSemaphore(self.max_pending_per_sender))
@@ -187,7 +263,7 @@ class TransactionSender:
         A call that would revert raises the decoded ledger error and sends nothing.
         """
         address = to_checksum_address(account.address)
-        with self._lock_for(address):
+        with self._section(address):
             self._accounts[address] = account
             transaction = self._build(address, call, gas)
             for attempt in range(2):
@@ -266,11 +342,12 @@ class TransactionSender:
                     self._untrack(tx_hash)
                     if address is not None:
                         # Its nonce may be free again (a node that forgot its pool): the next send asks the chain.
-                        with self._lock_for(address):
-                            self._next_nonce.pop(address, None)
+                        self._forget_nonce(address)
                     raise TransactionFailed(f"transaction {tx_hash} was not mined within {self.receipt_timeout:.0f}s")
                 if address is not None and now >= next_gap_check:
-                    self._fill_gaps(address, tx_hash)
+                    # Where another process holds the signer, it looks at the gaps itself while it waits.
+                    with contextlib.suppress(SignerBusy):
+                        self._fill_gaps(address, tx_hash)
                     next_gap_check = time.monotonic() + self.gap_check_s
                     continue  # it may have been found dropped
                 time.sleep(min(poll, deadline - now))
@@ -342,7 +419,8 @@ class TransactionSender:
         sent = 0
         self.forget_nonces()
         for send in sends:
-            with self._lock_for(send.sender):
+            # Not resumed on taking its lease: these are its sends, in the order they must go.
+            with self._section(send.sender, resume=False):
                 if send.nonce < self.w3.eth.get_transaction_count(to_checksum_address(send.sender), "pending"):
                     continue
                 try:
@@ -367,23 +445,30 @@ class TransactionSender:
         if self.journal is None:
             return 0
         address = to_checksum_address(address)
+        with self._section(address) as resumed:
+            return resumed if resumed is not None else self._resend_journalled(address)
+
+    def _resend_journalled(self, address: str) -> int:
+        """Broadcasts the journalled sends of ``address`` at or above the chain's pending nonce, in the signer's
+        section; the next nonce is then the chain's."""
+        if self.journal is None:
+            return 0
         resent = 0
-        with self._lock_for(address):
-            chain_nonce = self.w3.eth.get_transaction_count(address, "pending")
-            for send in self.journal.unconfirmed(address):
-                if send.nonce < chain_nonce:
-                    continue
-                try:
-                    self.w3.eth.send_raw_transaction(send.raw)
-                    resent += 1
-                    self._track(send)  # a gap behind it is filled like one of this run's
-                except Web3RPCError as exc:
-                    log.warning("journalled transaction %s was not rebroadcast: %s", send.tx_hash, _rpc_message(exc))
-            self._next_nonce.pop(address, None)
+        chain_nonce = self.w3.eth.get_transaction_count(to_checksum_address(address), "pending")
+        for send in self.journal.unconfirmed(address):
+            if send.nonce < chain_nonce:
+                continue
+            try:
+                self.w3.eth.send_raw_transaction(send.raw)
+                resent += 1
+                self._track(send)  # a gap behind it is filled like one of this run's
+            except Web3RPCError as exc:
+                log.warning("journalled transaction %s was not rebroadcast: %s", send.tx_hash, _rpc_message(exc))
+        self._next_nonce.pop(address, None)
         return resent
 
     def forget_nonces(self) -> None:
-        """Drops every cached next nonce, so the next send of each signer asks the chain again.
+        """Drops every cached next nonce (and every lease's), so the next send of each signer asks the chain again.
 
         For when the chain went back (a reverted snapshot, a restarted development chain).
         """
@@ -392,6 +477,16 @@ class TransactionSender:
         for address in addresses:
             with self._lock_for(address):
                 self._next_nonce.pop(address, None)
+        if self.leases is not None:
+            self.leases.forget_nonces()
+
+    def _forget_nonce(self, address: str) -> None:
+        """The next send of ``address`` asks the chain for its nonce, in whichever process it runs."""
+        try:
+            with self._section(address, resume=False):
+                self._next_nonce.pop(address, None)
+        except SignerBusy:
+            pass  # its holder goes on from what it knows, and the chain corrects a nonce that is off
 
     def _build(self, address: str, call: Sendable, gas: int | None) -> dict[str, Any]:
         if not isinstance(call, ContractFunction):  # a deployment: rare, through web3
@@ -515,7 +610,7 @@ class TransactionSender:
           operation, and one lost before it is mined leaves the same gap, found and filled again;
         - a transaction of ours whose nonce the chain mined with another one was replaced: its waiter is told.
         """
-        with self._lock_for(address):
+        with self._section(address):
             mined = self.w3.eth.get_transaction_count(to_checksum_address(address), "latest")
             nonces: list[int] = []
             now = time.monotonic()

@@ -34,6 +34,6 @@ class TransactionFailed(ScfError):
     """A transaction reverted without a known reason, or was not mined in time."""
 
 
-class SignerBusy(DatabaseUnavailable):
+class SignerBusy(ScfError):
     """Another gateway process held a signer's lease in the shared database for longer than a request waits for
-    it; nothing was signed, and the request may be sent again shortly."""
+    it. Nothing was signed: the request may simply be sent again shortly."""
