@@ -235,6 +235,9 @@ def _without_credentials(url: str) -> str:
 PRIVATE_UMASK = 0o077
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+# A data folder its group may enter but not list: run as root, the local PostgreSQL server's user passes
+# through it to a folder of its own (tools/postgres.py); everything else in it stays 0700 and 0600.
+PASS_THROUGH_DIR_MODE = 0o710
 
 
 def private_dir(path: Path) -> Path:
@@ -272,7 +275,8 @@ def make_data_dir_private(data_dir: Path) -> None:
     os.umask(PRIVATE_UMASK)
     if not data_dir.is_dir():
         return
-    _restrict(data_dir, PRIVATE_DIR_MODE)
+    if stat.S_IMODE(data_dir.stat().st_mode) != PASS_THROUGH_DIR_MODE:
+        _restrict(data_dir, PRIVATE_DIR_MODE)
     for root, folders, files in os.walk(data_dir):
         for name in folders:
             _restrict(Path(root, name), PRIVATE_DIR_MODE)

@@ -6,7 +6,10 @@ lives here because it seeds the demo; it serves through the gateway's own comman
 
 from __future__ import annotations
 
+import os
 import signal
+from contextlib import ExitStack
+from enum import StrEnum
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +22,7 @@ from scf_chain.settings import Settings
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from scf_chain.chain.local import LocalChain
     from scf_chain.runtime import Runtime
 
 
@@ -86,10 +90,49 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+class Database(StrEnum):
+    sqlite = "sqlite"
+    postgres = "postgres"
+
+
+def _local_database(settings: Settings, console: Console, stack: ExitStack) -> None:
+    """Starts the data folder's own PostgreSQL server (unless it runs already) and points the gateway at it.
+
+    The server is durable (its data in the data folder, ``postgres``), and stopped at the end only if this
+    run started it. Its database ``scf`` is made on first use; the gateway finds it in SCF_DATABASE_URL.
+    """
+    from tools.postgres import LocalPostgres
+
+    if settings.database_url is not None:
+        raise ScfError(
+            "SCF_DATABASE_URL names a database already, and --database postgres starts a server of its own: "
+            "unset the one, or leave out the other"
+        )
+    server = LocalPostgres(settings.data_dir / "postgres")
+    if server.running:
+        console.print(f"using the PostgreSQL server already running in {server.data_dir}; it is left running")
+    else:
+        server.start()
+        stack.callback(console.print, "PostgreSQL stopped; its data is kept")
+        stack.callback(server.stop)
+        console.print(f"PostgreSQL started on 127.0.0.1:{server.port} (data in {server.data_dir})")
+    # In the environment, for any process the gateway starts as well as for this one's settings.
+    os.environ["SCF_DATABASE_URL"] = server.create_database("scf")
+    console.print(f"database: {server.url('scf')} (the gateway's store and the index)")
+
+
 def run(
     seed: Annotated[
         bool, typer.Option("--seed/--no-seed", help="Seed the demo consortium into an empty ledger.")
     ] = True,
+    database: Annotated[
+        Database,
+        typer.Option(
+            "--database",
+            help="Where the gateway keeps its store and the index: SQLite files in the data folder, or a "
+            "PostgreSQL server of the data folder's own (started here, with its data in the data folder).",
+        ),
+    ] = Database.sqlite,
 ) -> None:
     """Start the local chain, deploy, seed the demo, and serve until Ctrl-C; then stop the chain."""
     from api.commands import run_main_service
@@ -97,33 +140,41 @@ def run(
 
     settings = cli.read_settings()
     console = cli.console()
-    started = None
-    if not settings.rpc_url:
-        chain = local_chain(settings)
-        running = chain.record()
-        if running is None:
-            record = chain.start()
-            started = chain
-            console.print(f"local chain started at {record.url} (state in {chain.directory})")
-        else:
-            console.print(f"using the local chain already running at {running.url}; it is left running at the end")
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl-C
     try:
-        runtime, new = cli.deploy_runtime(settings)
-        d = runtime.deployment
-        console.print(f"{'deployed a new' if new else 'reusing the'} ledger at {d.ledger} (block {d.block})")
-        if seed and settings.dev_mode:
-            _seed(runtime, console)
-        elif seed:
-            console.print("not seeding the demo outside development mode")
-        run_main_service(runtime, console)
+        with ExitStack() as stack:  # what this run started, stopped in the reverse order
+            if database is Database.postgres:
+                _local_database(settings, console, stack)
+                settings = cli.read_settings()
+            if not settings.rpc_url:
+                chain = local_chain(settings)
+                running = chain.record()
+                if running is None:
+                    record = chain.start()
+                    stack.callback(_stopped_chain, chain, console)
+                    console.print(f"local chain started at {record.url} (state in {chain.directory})")
+                else:
+                    console.print(f"using the local chain already running at {running.url}; it is left running")
+            runtime, new = cli.deploy_runtime(settings)
+            d = runtime.deployment
+            console.print(f"{'deployed a new' if new else 'reusing the'} ledger at {d.ledger} (block {d.block})")
+            if seed and settings.dev_mode:
+                _seed(runtime, console)
+            elif seed:
+                console.print("not seeding the demo outside development mode")
+            try:
+                run_main_service(runtime, console)
+            except KeyboardInterrupt:
+                console.print("stopping")
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if started is not None:
-            started.stop()
-            console.print(f"local chain stopped; its state is saved in {started.state_path}")
+
+
+def _stopped_chain(chain: LocalChain, console: Console) -> None:
+    chain.stop()
+    console.print(f"local chain stopped; its state is saved in {chain.state_path}")
 
 
 def register(app: typer.Typer) -> None:

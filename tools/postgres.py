@@ -21,6 +21,7 @@ from types import TracebackType
 
 from scf_chain.chain.local import free_port, port_is_free
 from scf_chain.domain.errors import ScfError
+from scf_chain.settings import PASS_THROUGH_DIR_MODE, PRIVATE_DIR_MODE
 
 SUPERUSER = "scf"
 SERVER_USER = "postgres"  # the user Debian's package makes, for running the server as root
@@ -121,6 +122,7 @@ class LocalPostgres:
         """Stops the server at once (open sessions are ended, the data is kept); nothing to do if it is down."""
         if not self.running:
             return
+        self._hand_over()  # the data folder may have been made private again meanwhile
         ran = self._server_program("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
         if ran.returncode != 0 and self.running:
             raise PostgresError(f"PostgreSQL in {self.data_dir} did not stop: {_last_line(ran)}")
@@ -217,9 +219,9 @@ class LocalPostgres:
         """
         parent = self.data_dir.parent
         status = parent.stat()
-        if status.st_uid == os.geteuid() and stat.S_IMODE(status.st_mode) == 0o700:
+        if status.st_uid == os.geteuid() and stat.S_IMODE(status.st_mode) == PRIVATE_DIR_MODE:
             os.chown(parent, -1, user.pw_gid)
-            parent.chmod(0o710)
+            parent.chmod(PASS_THROUGH_DIR_MODE)
 
     def _as_server_user(self) -> bool:
         if os.geteuid() != 0:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
+from scf_chain.settings import make_data_dir_private
 from tools.postgres import LocalPostgres, PostgresError, postgres_bin_dir
 
 try:
@@ -107,3 +111,23 @@ def test_refusals_are_one_clear_sentence(folder: Path) -> None:
         server.create_database("ledger")
     with pytest.raises(PostgresError, match="not a database name"):
         server.url("Robert'); DROP TABLE members;--")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only as root does the server run as a user of its own")
+def test_as_root_the_server_passes_through_the_private_data_folder_and_nothing_else_opens(folder: Path) -> None:
+    folder.chmod(0o755)  # as a checkout is: the data folder is the private one
+    data = folder / "data"
+    (data / "keys").mkdir(parents=True, mode=0o700)
+    data.chmod(0o700)
+    (data / "keys" / "operator.json").write_text("{}")
+    previous_umask = os.umask(0o022)
+    try:
+        with LocalPostgres(data / "postgres") as server:
+            make_data_dir_private(data)  # what every command and the gateway do as they start
+            url = server.create_database("scf")
+            assert query(url, "SELECT 1") == [(1,)]  # a new session: the server still reaches its folder
+    finally:
+        os.umask(previous_umask)
+    assert (stat.S_IMODE(data.stat().st_mode), data.stat().st_gid) == (0o710, pwd.getpwnam("postgres").pw_gid)
+    assert stat.S_IMODE((data / "keys").stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "keys" / "operator.json").stat().st_mode) == 0o600
