@@ -6,14 +6,19 @@ key and body gets the first response again and sends no new transaction; the sam
 with another body gets 409. A request refused before it sent a transaction leaves no
 record, so that the corrected request can use the key. A ledger write's record names its operation,
 so that after a crash it is settled from the chain (``api.services.recovery``). Records live in the gateway's
-database, so they survive a restart; secrets a response showed (API keys) are not kept.
+database, so they survive a restart; secrets a response showed (API keys) are not kept. A database that does
+not answer is answered 503 (``database_unavailable``); a record whose request ended while it did not answer is
+written, or released, once it answers again (:class:`RecordsToWrite`), so that no key is left in progress.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,12 +27,60 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import CALLER_SCOPE_KEY, SHOWN_ONCE_SCOPE_KEY, authenticate
 from api.gateway import Gateway
-from api.render.problems import PROBLEM_JSON, Problem
+from api.render.problems import PROBLEM_JSON, Problem, database_unavailable
 from api.services.writes import OPERATION_HEADER, OUTCOME_UNKNOWN_SCOPE_KEY
 from api.store import IDEMPOTENCY_SCOPE_KEY, watch_signed_transactions
+from scf_chain.domain.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENT_METHODS = ("POST", "PUT")
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+# How often records the database could not take are tried again, while it does not answer.
+RECORD_RETRY_S = 1.0
+
+
+class RecordsToWrite:
+    """Idempotency records whose request ended while the database did not answer: their answer (or their
+    release) is written once it answers again, before the next idempotent request and every second until then."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[str, str], Callable[[], object]] = {}
+        self._lock = threading.Lock()
+        self._retrying: threading.Thread | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._pending)
+
+    def add(self, member: str, key: str, write: Callable[[], object]) -> None:
+        log.warning("the idempotency record of a request is written once the database answers again")
+        with self._lock:
+            self._pending[(member, key)] = write
+            if self._retrying is None or not self._retrying.is_alive():
+                self._retrying = threading.Thread(target=self._retry, name="idempotency-records", daemon=True)
+                self._retrying.start()
+
+    def write(self) -> None:
+        """Writes every pending record, until the database does not answer."""
+        with self._lock:
+            pending = list(self._pending.items())
+        for record, write in pending:
+            try:
+                write()
+            except DatabaseUnavailable:
+                return
+            with self._lock:
+                if self._pending.get(record) is write:
+                    del self._pending[record]
+
+    def _retry(self) -> None:
+        while self:  # until nothing is left
+            time.sleep(RECORD_RETRY_S)
+            try:
+                self.write()
+            except Exception:  # a store closed under it, as the gateway stops: the next start settles the record
+                log.exception("idempotency records could not be written")
+                return
 
 
 async def _send_problem(send: Send, problem: Problem) -> None:
@@ -45,6 +98,7 @@ class RequestGuard:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_limits = dict(body_limits or {})
+        self.records_to_write = RecordsToWrite()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
@@ -84,6 +138,9 @@ class RequestGuard:
         except Problem as refusal:
             await _send_problem(send, refusal)
             return
+        except DatabaseUnavailable:
+            await _send_problem(send, database_unavailable())
+            return
         scope[CALLER_SCOPE_KEY] = caller  # the route's dependency takes it as is, without a second rate-limit token
         if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
             await _send_problem(
@@ -104,7 +161,13 @@ class RequestGuard:
         store = gateway.store
         request_line = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode()}"
         fingerprint = hashlib.sha256(request_line.encode() + b"\n" + body).hexdigest()
-        state, stored = await run_in_threadpool(store.claim_idempotency_key, member, key, fingerprint)
+        try:
+            if self.records_to_write:  # first: a replay of a request that ended with the database away finds it
+                await run_in_threadpool(self.records_to_write.write)
+            state, stored = await run_in_threadpool(store.claim_idempotency_key, member, key, fingerprint)
+        except DatabaseUnavailable:  # nothing claimed: the key stays free
+            await _send_problem(send, database_unavailable())
+            return
         if state == "conflict":
             await _send_problem(
                 send,
@@ -189,20 +252,23 @@ class RequestGuard:
                     pass
                 elif status < 400 or signed:
                     # Done, or a transaction is on its way: a retry must see this answer, never send again.
-                    await run_in_threadpool(
-                        store.complete_idempotency_key,
+                    answer = (status, content, captured["content_type"])
+                    await self._write_record(
                         member,
                         key,
-                        status,
-                        content,
-                        captured["content_type"],
-                        secret_fields=secret_fields,
+                        lambda: store.complete_idempotency_key(member, key, *answer, secret_fields=secret_fields),
                     )
                 else:
                     # Refused (validation, role, rate, ledger rules) or failed before sending: the key is still free.
-                    await run_in_threadpool(store.release_idempotency_key, member, key)
+                    await self._write_record(member, key, lambda: store.release_idempotency_key(member, key))
         for message in held:
             await send(message)
+
+    async def _write_record(self, member: str, key: str, write: Callable[[], object]) -> None:
+        try:
+            await run_in_threadpool(write)
+        except DatabaseUnavailable:  # the answer below is sent all the same; the record follows it
+            self.records_to_write.add(member, key, write)
 
 
 IDEMPOTENCY_TITLE = "Idempotency-Key already used"

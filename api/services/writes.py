@@ -25,7 +25,7 @@ from api.schemas import CertificateOut, CertificateStatus, OperationOut, Operati
 from api.services import rollback
 from api.store import IDEMPOTENCY_SCOPE_KEY, SHOWN_ONCE_FIELD, Operation, recording_operation, without_secrets
 from scf_chain.chain.nodes import halted_for
-from scf_chain.domain.errors import ChainUnavailable, ScfError
+from scf_chain.domain.errors import ChainUnavailable, DatabaseUnavailable, ScfError
 from scf_chain.domain.types import Role, TxResult
 from scf_chain.index.indexer import CertificateRecord
 
@@ -142,6 +142,16 @@ def respond(
         gateway.store.update_operation(operation.id, "failed", problem=problem.body())
 
     def run() -> BaseModel:
+        try:
+            return attempt()
+        except DatabaseUnavailable:
+            # Whether it signed anything cannot be read now, and what it signed may be on its way: the operation
+            # and its record are settled from the chain once the database answers (nothing sent: released).
+            request.scope[OUTCOME_UNKNOWN_SCOPE_KEY] = True
+            gateway.leave_unsettled(operation.id)
+            raise
+
+    def attempt() -> BaseModel:
         with recording_operation(operation.id):
             try:
                 body = action(report)
@@ -155,6 +165,8 @@ def respond(
                 request.scope[OUTCOME_UNKNOWN_SCOPE_KEY] = True
                 gateway.leave_unsettled(operation.id)
                 raise
+            except DatabaseUnavailable:
+                raise  # not failed on the operation, which run() leaves to be settled from the chain
             except ScfError as exc:
                 fail(from_library_error(exc))
                 raise

@@ -171,12 +171,12 @@ class Harness:
 
 @contextmanager
 def gateway_on(
-    data_dir: Path, chain: LocalChain, rpc_url: str, **settings: str
+    data_dir: Path, chain: LocalChain, rpc_url: str, *, database_url: str | None = None, **settings: str
 ) -> Iterator[tuple[GatewayProcess, str]]:
     """A gateway process in ``data_dir`` on ``chain`` (reached at ``rpc_url``), and the operator's API key.
 
-    ``settings`` are more ``SCF_`` variables for the gateway, over the defaults here. The chain is the
-    caller's to stop.
+    ``database_url``: a PostgreSQL database for it, whatever the run's ``--database``. ``settings`` are more
+    ``SCF_`` variables for the gateway, over the defaults here. The chain is the caller's to stop.
     """
     env = {
         **os.environ,
@@ -189,7 +189,8 @@ def gateway_on(
         "SCF_OVERDUE_INTERVAL_S": "0",
         **{f"SCF_{name}": value for name, value in settings.items()},
     }
-    process = GatewayProcess(f"http://127.0.0.1:{free_port()}", data_dir, chain, env)
+    database = {"database_url": database_url} if database_url else {}  # else the run's database
+    process = GatewayProcess(f"http://127.0.0.1:{free_port()}", data_dir, chain, env, **database)
     try:
         process.start()
         store = process.open_store()
@@ -203,15 +204,15 @@ def gateway_on(
 
 
 @contextmanager
-def own_gateway(data_dir: Path, **settings: str) -> Iterator[Harness]:
+def own_gateway(data_dir: Path, *, database_url: str | None = None, **settings: str) -> Iterator[Harness]:
     """A chain and a gateway of their own in ``data_dir``, the chain moved to noon UTC of its next day.
 
-    ``settings`` are more ``SCF_`` variables for the gateway (``OVERDUE_INTERVAL_S="1"``).
+    ``database_url`` and ``settings`` as :func:`gateway_on` takes them (``OVERDUE_INTERVAL_S="1"``).
     """
     chain = LocalChain(data_dir / "chain", port=free_port())
     record = chain.start()
     try:
-        with gateway_on(data_dir, chain, record.url, **settings) as (process, operator_key):
+        with gateway_on(data_dir, chain, record.url, database_url=database_url, **settings) as (process, operator_key):
             harness = Harness(process, record.url, operator_key)
             harness.travel_to(harness.today() + 1)
             assert httpx.get(f"{process.base_url}/readyz").status_code == 200
