@@ -14,12 +14,13 @@ NPM_LOCK := $(wildcard package-lock.json)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install chromium run test lint gas bench gauntlet compile clean distclean
+.PHONY: help install chromium postgresql run test lint gas bench gauntlet compile clean distclean
 
 help:
-	@echo "make install   set up .venv (Python), node_modules (solc, Anvil, Hardhat, solhint) and Chromium; once"
-	@echo "make run       start the local chain, deploy, seed the demo and serve (NO_SEED=1 to skip the demo)"
-	@echo "make test      lint, then run the test suite"
+	@echo "make install   set up .venv, node_modules (solc, Anvil, Hardhat, solhint), Chromium and PostgreSQL; once"
+	@echo "make run       start the local chain, deploy, seed the demo and serve (NO_SEED=1 to skip the demo;"
+	@echo "               DB=postgres keeps the store and the index in a PostgreSQL server of the data folder's own)"
+	@echo "make test      lint, then run the test suite, then the gateway and index tests again on PostgreSQL"
 	@echo "make lint      ruff, mypy, solhint, Slither (high or medium fails), and the compiler's warnings as errors"
 	@echo "make gas       print the gas of every ledger operation beside token baselines"
 	@echo "make bench     every benchmark on a fresh chain and gateway: bench/REPORT.md (QUICK=1: under a minute)"
@@ -28,7 +29,7 @@ help:
 	@echo "make clean     remove build output and caches (keeps .venv, node_modules and the data in .scf)"
 	@echo "make distclean clean, and remove .venv and node_modules too"
 
-install: $(PY_STAMP) $(NPM_STAMP) chromium
+install: $(PY_STAMP) $(NPM_STAMP) chromium postgresql
 
 $(BIN)/python:
 	$(BOOT_PYTHON) -m venv $(VENV)
@@ -59,15 +60,31 @@ chromium:
 		fi; \
 	fi
 
+# Debian's PostgreSQL, for the tests (each run makes its own servers with initdb) and DB=postgres. Installed
+# when missing and we are root; otherwise the PostgreSQL pass of the tests is skipped, with its reason.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+		else \
+			echo "note: PostgreSQL is missing and this is not root; the tests on PostgreSQL will be skipped"; \
+		fi; \
+	fi
+
 run: install
-	$(BIN)/scf run $(if $(NO_SEED),--no-seed)
+	$(BIN)/scf run $(if $(NO_SEED),--no-seed) $(if $(DB),--database $(DB))
 
 # Two workers, a test module to each in turn: most tests wait on a chain or a gateway process, and the
 # suite takes half the time it takes in one process.
 PYTEST_WORKERS := -n 2 --dist loadfile
 
+# The tests of what keeps data (the gateway's store and the index) run a second time on PostgreSQL, and
+# with them those that need it by nature (replicas sharing a database), which the first pass skips.
+POSTGRES_TESTS := tests/api tests/library/index
+
 test: install lint
 	$(BIN)/pytest -q $(PYTEST_WORKERS)
+	$(BIN)/pytest -q $(PYTEST_WORKERS) --database=postgres $(POSTGRES_TESTS)
 
 # Every check runs, even after one fails, so that one run shows every problem.
 LINT_CHECKS := \

@@ -1,7 +1,10 @@
 """One real Anvil chain for the whole session; every test runs in a snapshot that is reverted after it.
 
 ``--database=postgres`` runs the stores, indexes and gateway processes of the tests on a real PostgreSQL
-server (tests/databases.py) instead of SQLite files; tests marked ``sqlite_only`` are then skipped.
+server (tests/databases.py) instead of SQLite files; tests marked ``sqlite_only`` are then skipped. Tests
+that need PostgreSQL whatever the option says (replicas sharing one database: those that ask for the
+``postgres`` fixture, or are marked ``postgres_only``) run in that pass only, so that ``make test`` runs
+them once.
 """
 
 from __future__ import annotations
@@ -37,12 +40,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sqlite_only: SQLite-specific by nature (its files, their modes, old SQLite files to migrate)"
     )
+    config.addinivalue_line("markers", "postgres_only: needs PostgreSQL by nature (replicas sharing a database)")
     databases.configure(config.getoption("database"))
     config.add_cleanup(databases.stop)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not databases.on_postgres():
+        postgres_only = pytest.mark.skip(reason="needs PostgreSQL by nature; it runs with --database=postgres")
+        for item in items:
+            if "postgres_only" in item.keywords or "postgres" in getattr(item, "fixturenames", ()):
+                item.add_marker(postgres_only)
         return
     missing = databases.missing_postgres()
     sqlite_only = pytest.mark.skip(reason="SQLite-specific by nature; it runs with --database=sqlite")
