@@ -1,4 +1,10 @@
-"""The gateway's long-lived parts, built once at start-up and shared by every request."""
+"""The gateway's long-lived parts, built once at start-up and shared by every request.
+
+Several gateway processes (replicas) may share one PostgreSQL database and one chain, each serving every
+route. They then hold leases in the database (api.store.leases): a signer's while one of its sections runs,
+and the leader's, whose holder alone writes the index and runs the tasks that must run once per network
+(``every(..., leader_only=True)``); the others read the index it writes.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ from dataclasses import dataclass
 from api.ratelimit import RateLimiter
 from api.services.provenance_cache import ProvenanceCache
 from api.settings import GatewaySettings
-from api.store import GatewayStore, SqliteJournal
+from api.store import GatewayStore, SqliteJournal, StoreLeases
+from scf_chain.domain.errors import SignerBusy
 from scf_chain.domain.types import Role
 from scf_chain.index.indexer import LedgerIndex
 from scf_chain.runtime import Runtime, event_indexer, open_runtime
@@ -41,7 +48,11 @@ class Gateway:
         # The store dates its records once the runtime below is open (the journal keeps the wall clock).
         self.store = GatewayStore(settings.gateway_database, clock=lambda: self.runtime.clock.seconds())
         self.journal = SqliteJournal(self.store)
-        self.runtime: Runtime = open_runtime(settings, deploy_if_missing=settings.dev_mode, journal=self.journal)
+        # One process on SQLite signs and indexes alone, as ever: no lease, no write for one.
+        self.leases = StoreLeases(self.store, lease_s=settings.lease_s) if self.store.shared else None
+        self.runtime: Runtime = open_runtime(
+            settings, deploy_if_missing=settings.dev_mode, journal=self.journal, leases=self.leases
+        )
         self.runtime.keystore.unlock_all()
         self.index = LedgerIndex(settings.index_database)
         self.indexer = event_indexer(self.runtime, self.index)
@@ -50,7 +61,7 @@ class Gateway:
         self.operations = ThreadPoolExecutor(max_workers=16, thread_name_prefix="operation")
         self._stop = threading.Event()
         self._indexer_thread = threading.Thread(
-            target=self.indexer.run, args=(self._stop,), name="indexer", daemon=True
+            target=self.indexer.run, args=(self._stop,), kwargs={"leads": self.leads}, name="indexer", daemon=True
         )
         self._tasks: list[threading.Thread] = []
         # The chain checked against the journal (api.services.rollback): the newest block found held, and whether
@@ -62,24 +73,42 @@ class Gateway:
         self._unsettled_lock = threading.Lock()
 
     def start(self) -> None:
+        if self.leases is not None:
+            self.leases.start()  # this replica's own lease, and the leader's if nobody holds it
+            log.info("replica %s on a shared database; leading: %s", self.leases.holder, self.leads())
         # Operations a previous run left unfinished are settled from receipts afterwards (api.services.recovery).
         for sender in self.journal.senders_with_unconfirmed():
-            resent = self.runtime.sender.resume(sender)
+            try:
+                resent = self.runtime.sender.resume(sender)
+            except SignerBusy:
+                continue  # another replica signs for it now, and resumes it if it must
             if resent:
                 log.info("rebroadcast %d journalled transactions of %s", resent, sender)
-        self.indexer.sync()
+        if self.leads():
+            self.indexer.sync()
         self._indexer_thread.start()
 
-    def every(self, interval_s: float, name: str, task: Callable[[Gateway], object]) -> None:
+    def leads(self) -> bool:
+        """Whether this process writes the index and runs the once-per-network tasks: the only one, or the
+        replica that holds the leader's lease."""
+        return self.leases is None or self.leases.leads()
+
+    def every(
+        self, interval_s: float, name: str, task: Callable[[Gateway], object], *, leader_only: bool = False
+    ) -> None:
         """Runs ``task`` now and then every ``interval_s`` seconds in a thread of its own, until the gateway stops.
 
-        A task that fails is logged and tried again at the next interval; 0 disables it.
+        A task that fails is logged and tried again at the next interval; 0 disables it. ``leader_only``: among
+        replicas, it runs only on the one that leads at the time.
         """
         if interval_s <= 0:
             return
 
         def loop() -> None:
             while not self._stop.is_set():
+                if leader_only and not self.leads():
+                    self._stop.wait(min(interval_s, self.settings.lease_s))  # it may come to lead
+                    continue
                 try:
                     task(self)
                 except Exception:  # a chain outage or one bad pass must not end the task for good
@@ -97,6 +126,8 @@ class Gateway:
         self.operations.shutdown(wait=True)
         if self._indexer_thread.is_alive():
             self._indexer_thread.join(timeout=5)
+        if self.leases is not None:
+            self.leases.stop()  # released: another replica leads at once, not after the bound
         self.store.close()
 
     def leave_unsettled(self, operation_id: str) -> None:

@@ -80,10 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             interrupted.settle(gateway)  # before the first request, where the chain answers
         except Exception:
             log.exception("interrupted operations are settled later: the chain did not answer")
-        gateway.every(settings.overdue_interval_s, "overdue", overdue.mark_past_grace)
+        # Once per network, on the leader among replicas; every replica settles its own interrupted operations.
+        gateway.every(settings.overdue_interval_s, "overdue", overdue.mark_past_grace, leader_only=True)
         gateway.every(recovery.SETTLE_INTERVAL_S, "interrupted-operations", interrupted.settle)
-        gateway.every(rollback.CHECK_INTERVAL_S, "chain-rollback", rollback.repair)
-        gateway.every(LAPSED_OFFERS_INTERVAL_S, "lapsed-offers", release_lapsed)
+        gateway.every(rollback.CHECK_INTERVAL_S, "chain-rollback", rollback.repair, leader_only=True)
+        gateway.every(LAPSED_OFFERS_INTERVAL_S, "lapsed-offers", release_lapsed, leader_only=True)
         app.state.gateway = gateway
         try:
             yield

@@ -26,6 +26,7 @@ from scf_chain.domain.errors import (
     KeyNotFound,
     NotDeployed,
     ScfError,
+    SignerBusy,
     TransactionFailed,
 )
 from scf_chain.domain.ledger_errors import LedgerError
@@ -145,6 +146,13 @@ def from_library_error(error: ScfError) -> Problem:
         return Problem(422, "invalid_amount", _sentence(str(error)))
     if isinstance(error, ChainUnavailable | NotDeployed):
         return chain_unavailable()
+    if isinstance(error, SignerBusy):
+        return Problem(
+            503,
+            "signer_busy",
+            "Another gateway process is signing for this member; retry shortly. Nothing was sent.",
+            headers={"Retry-After": "1"},
+        )
     if isinstance(error, DatabaseUnavailable):
         return database_unavailable()
     if isinstance(error, KeyNotFound):

@@ -21,10 +21,16 @@ The idempotency records left in progress are settled with their operations, so t
   or no operation at all (the crash came before one was made): the record is released, and the
   replay runs the request again, which continues a workflow where it stopped;
 - failed otherwise: the record keeps that problem.
+
+Replicas sharing one database each settle what their own requests could not wait for. What a replica
+that stopped left (its own lease in the database lapsed: killed, or restarted under a new identity) is
+settled by the leader, which looks for it on every pass; so a replica taking over the leadership settles
+what the last one left. One process alone on its SQLite file settles, at start-up, everything left then.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -37,6 +43,7 @@ from api.services.writes import WORKFLOW_KINDS, certificate_out
 from api.store import Operation
 from scf_chain.chain.nodes import failovers_of
 from scf_chain.chain.transactions import TxOutcome, TxState
+from scf_chain.domain.errors import SignerBusy
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +57,13 @@ class InterruptedOperations:
     """The operations unfinished when this run started; only those are settled (live ones finish themselves)."""
 
     def __init__(self, gateway: Gateway) -> None:
-        self._waiting = {operation.id for operation in gateway.store.unfinished_operations()}
-        # Made before the first request of this run: every record in progress now is the previous run's.
-        self._keys = gateway.store.idempotency_keys_in_progress()
+        self._waiting: set[str] = set()
+        self._keys: list[tuple[str, str, str | None, int | None]] = []
+        if gateway.leases is None:
+            # Made before the first request of this run, alone on its database: what is in progress now is the
+            # previous run's. Among replicas, what is in progress may be another's, which settles its own.
+            self._waiting = {operation.id for operation in gateway.store.unfinished_operations()}
+            self._keys = gateway.store.idempotency_keys_in_progress()
         self._failovers = 0  # a failover at start-up too: the first pass sends again what the new node lacks
         if self._waiting or self._keys:
             log.warning(
@@ -71,11 +82,14 @@ class InterruptedOperations:
         their journalled transactions the chain has not seen are broadcast again first.
         """
         self._waiting |= gateway.take_unsettled()
+        if gateway.leases is not None and gateway.leads():
+            self._adopt(gateway)
         # Another node took over (scf_chain.chain.nodes): it may lack what the last one held but had not passed on.
         failovers = failovers_of(gateway.runtime.w3)
         if self._waiting or failovers != self._failovers:  # on every pass: one that found the chain away sent nothing
             for sender in gateway.journal.senders_with_unconfirmed():
-                gateway.runtime.sender.resume(sender)
+                with contextlib.suppress(SignerBusy):  # another replica has it now, and the next pass tries again
+                    gateway.runtime.sender.resume(sender)
             self._failovers = failovers
         for operation_id in sorted(self._waiting):
             operation = gateway.store.operation(operation_id)
@@ -88,6 +102,25 @@ class InterruptedOperations:
                     if (record[0], record[1]) not in known
                 ]
         self._keys = [record for record in self._keys if not _settle_key(gateway, *record)]
+
+    def _adopt(self, gateway: Gateway) -> None:
+        """Takes on what replicas that stopped left in progress: those whose own lease is not held."""
+        live = gateway.leases.live_replicas() if gateway.leases is not None else set()
+        left = {operation.id for operation in gateway.store.unfinished_operations(except_of=live)} - self._waiting
+        known = {(record[0], record[1]) for record in self._keys}
+        keys = [
+            record
+            for record in gateway.store.idempotency_keys_in_progress(except_of=live)
+            if (record[0], record[1]) not in known
+        ]
+        if left or keys:
+            log.warning(
+                "%d operations and %d idempotency records of stopped replicas were unfinished; settling them",
+                len(left),
+                len(keys),
+            )
+        self._waiting |= left
+        self._keys += keys
 
 
 def _settle_key(gateway: Gateway, scope: str, key: str, operation_id: str | None, success_status: int | None) -> bool:

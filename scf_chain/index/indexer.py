@@ -15,6 +15,11 @@ changes nothing.
 Where :meth:`Indexer.run` loops in its own thread, it is the only writer of the index: a
 writer that must read its own write calls :meth:`Indexer.wait_for`, which wakes the loop
 and waits on a condition the loop notifies after every range it applies.
+
+Several processes may share one index (gateway replicas on one database). Only the one that
+leads (``run``'s ``leads``, a lease in the gateway's database) writes it; the others read it,
+and their :meth:`Indexer.wait_for` watches the checkpoint in the database until the leader
+has written the block. A process that comes to lead goes on from the checkpoint.
 """
 
 from __future__ import annotations
@@ -62,6 +67,9 @@ _REORG_PROBE = 64
 _HEADER_BATCH = 500
 # How often the loop of run() looks at its stop event while it pauses.
 _STOP_CHECK_S = 0.05
+# How often a process that does not lead looks at the checkpoint the leader writes, at first and at most.
+_FOLLOW_POLL_MIN_S = 0.005
+_FOLLOW_POLL_MAX_S = 0.1
 # How often one sync restarts after finding the chain moved under it, before it gives up.
 _MAX_RESTARTS = 10
 # What the index reads of the settlement token: the standard ERC-20 transfer, which every tokenized deposit
@@ -331,6 +339,8 @@ class Indexer:
         self._indexed = threading.Condition()
         # Set by a waiter so that the loop of run() syncs now instead of at its next interval.
         self._wake = threading.Event()
+        # Whether the loop of run() writes the index in this process: else another process does.
+        self._leading = False
         self._timestamps: dict[int, tuple[str, int]] = {}  # block number -> (hash, timestamp), within one range
         followed = ",".join(f"{kind}={address}" for address, (kind, _) in self.sources.items())
         recorded = index.meta("followed")
@@ -357,12 +367,19 @@ class Indexer:
             self.index.reset()
             return self._sync()
 
-    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+    def run(self, stop: threading.Event, interval: float = 0.2, *, leads: Callable[[], bool] | None = None) -> None:
         """Syncs every ``interval`` seconds, or at once when a waiter asks, until ``stop`` is set; survives RPC
-        errors."""
+        errors.
+
+        ``leads``: where processes share the index, whether this one writes it now; asked before every sync.
+        """
         failures = 0
         while not stop.is_set():
             self._wake.clear()  # before the sync: a waiter who asks during it gets another one
+            self._leading = leads is None or leads()
+            if not self._leading:
+                self._pause(stop, interval)
+                continue
             try:
                 self.sync()
                 if failures:
@@ -385,16 +402,22 @@ class Indexer:
                 return
 
     def wait_for(self, block_number: int, timeout: float = 10.0) -> bool:
-        """Waits until block ``block_number`` is indexed by the loop of :meth:`run`, which it wakes; True if it
-        was within ``timeout``. It never writes the index itself."""
+        """Waits until block ``block_number`` is indexed by the loop of :meth:`run`, which it wakes, or by the
+        process that leads, whose checkpoint it watches; True if it was within ``timeout``. It never writes the
+        index itself."""
         deadline = time.monotonic() + timeout
+        poll = _FOLLOW_POLL_MIN_S
         with self._indexed:
             while self.index.indexed_block < block_number:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._wake.set()
-                self._indexed.wait(remaining)
+                if self._leading:
+                    self._wake.set()
+                    self._indexed.wait(min(remaining, _FOLLOW_POLL_MAX_S))  # it may stop leading meanwhile
+                else:
+                    self._indexed.wait(min(remaining, poll))
+                    poll = min(poll * 2, _FOLLOW_POLL_MAX_S)
         return True
 
     # Syncing
