@@ -139,6 +139,16 @@ def test_the_migrations_make_the_tables_the_code_is_written_against(index_at: Pa
             # On PostgreSQL the index keeps its revision beside the gateway store's, in a table of its own.
             version_table = POSTGRESQL_VERSION_TABLE if isinstance(index_at, str) else "alembic_version"
             context = MigrationContext.configure(db, opts={"compare_type": True, "version_table": version_table})
-            assert compare_metadata(context, metadata) == []
+            differences = compare_metadata(context, metadata)
     finally:
         engine.dispose()
+    if isinstance(index_at, str):
+        # The single-column keys are declared without NOT NULL, as SQLite made them; PostgreSQL makes every key
+        # column NOT NULL all the same.
+        keys = {(table.name, column.name) for table in metadata.tables.values() for column in table.primary_key}
+        differences = [
+            change
+            for change in differences
+            if not (isinstance(change, list) and change[0][0] == "modify_nullable" and change[0][2:4] in keys)
+        ]
+    assert differences == []
