@@ -346,7 +346,7 @@ class Indexer:
         recorded = index.meta("followed")
         if recorded != followed:
             if recorded is not None:
-                log.warning("the index at %s followed %s; rebuilding for %s", index.path, recorded, followed)
+                log.warning("the index at %s followed %s; rebuilding for %s", index.location, recorded, followed)
                 index.reset()
             index.set_meta("followed", followed)
 
