@@ -167,7 +167,11 @@ class SignerLeases(Protocol):
         ...
 
     def release(self, signer: str, next_nonce: int | None) -> None:
-        """Hands ``signer`` on: its next holder goes on from ``next_nonce`` (None: from the chain)."""
+        """Hands ``signer`` on: its next holder goes on from ``next_nonce`` (None: from the chain).
+
+        Never raises: the section's sends are on their way, and a release that does not reach the database
+        leaves the lease to lapse, after which its next holder resumes the signer from the chain.
+        """
         ...
 
     def forget_nonces(self) -> None:
