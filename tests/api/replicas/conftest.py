@@ -25,7 +25,7 @@ from scf_chain.chain.keys import anvil_account
 from scf_chain.chain.local import LocalChain, free_port
 from scf_chain.runtime import Runtime, open_runtime
 from scf_chain.settings import Settings
-from tests.api.conftest import Api, GatewayProcess
+from tests.api.conftest import Api, GatewayProcess, maturity_in, new_document_hash, new_invoice_number
 from tools.postgres import LocalPostgres
 
 REPLICAS = 3
@@ -96,6 +96,17 @@ class Replicas:
     def chain_view(self) -> Runtime:
         """The ledger read straight from the chain, beside the gateways."""
         return open_runtime(Settings(data_dir=self.data_dir, rpc_url=self.rpc_url, dev_mode=True))
+
+
+def issue_body(to: str, amount: str = "1000.00") -> dict[str, Any]:
+    """An issuance to ``to`` against a new invoice."""
+    return {
+        "to": to,
+        "amount": amount,
+        "maturity_date": maturity_in(),
+        "document_hash": new_document_hash(),
+        "invoice_number": new_invoice_number(),
+    }
 
 
 def send(api: Api, path: str, body: dict[str, Any], key: str, method: str = "POST") -> httpx.Response:

@@ -25,8 +25,7 @@ import pytest
 
 from scf_chain.chain.keys import anvil_account
 from tests import gauntlet
-from tests.api.replicas.conftest import REPLICAS, Member, Replicas, replica_set, send
-from tests.api.replicas.test_replicas import issue_body
+from tests.api.replicas.conftest import REPLICAS, Member, Replicas, issue_body, replica_set, send
 from tools.postgres import LocalPostgres
 
 pytestmark = pytest.mark.gauntlet

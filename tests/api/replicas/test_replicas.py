@@ -11,22 +11,12 @@ from typing import Any
 
 import httpx
 
-from tests.api.conftest import Api, maturity_in, new_document_hash, new_invoice_number
-from tests.api.replicas.conftest import REPLICAS, Replicas, send
+from tests.api.conftest import Api
+from tests.api.replicas.conftest import REPLICAS, Replicas, issue_body, send
 
 IN_PROGRESS = "idempotency_request_in_progress"
 ANSWER_DEADLINE_S = 60.0
 WRITES_PER_REPLICA = 8
-
-
-def issue_body(to: str, amount: str = "1000.00") -> dict[str, Any]:
-    return {
-        "to": to,
-        "amount": amount,
-        "maturity_date": maturity_in(),
-        "document_hash": new_document_hash(),
-        "invoice_number": new_invoice_number(),
-    }
 
 
 def final_answer(api: Api, path: str, body: dict[str, Any], key: str) -> httpx.Response:
