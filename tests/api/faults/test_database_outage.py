@@ -38,7 +38,8 @@ from tests.api.financing_harness import Harness, own_gateway
 from tests.gauntlet import record, strength
 from tools.postgres import LocalPostgres
 
-pytestmark = pytest.mark.gauntlet
+# On a PostgreSQL server of its own whatever --database says: run once, in the PostgreSQL pass of make test.
+pytestmark = [pytest.mark.gauntlet, pytest.mark.postgres_only]
 
 AWAY_S = 3.0
 # A write is sent again with its key until it has a final answer, for at most this long.
