@@ -25,9 +25,10 @@ from scf_chain.domain.types import MemberRole
 from scf_chain.index.indexer import LedgerIndex
 from tools.bench.chainops import Node, deepest, walk
 from tools.bench.environment import Ledger
+from tools.bench.load import Holdings
 from tools.bench.profiles import Profile
 from tools.bench.stats import latency_summary, median_of
-from tools.bench.throughput import Holdings, single_client_writes
+from tools.bench.throughput import single_client_writes
 from tools.bench.ui import Advance, Steps
 
 LARGEST_TREE = 10_101  # an issuance split in 100, each part split in 100 again
