@@ -36,17 +36,31 @@ def gas() -> None:
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="A small run, under a minute, into bench/quick/.")] = False,
     smoke: Annotated[bool, typer.Option("--smoke", hidden=True, help="The test suite's tiniest run.")] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Run only this part (main, reads or replicas; repeat for more), into bench/<mode>-only-<parts>/; "
+            "the README is left alone.",
+        ),
+    ] = None,
 ) -> None:
     """Benchmark everything on a fresh chain and gateway: bench/results.json, bench/REPORT.md and plots."""
-    from tools.bench import README_PATH, default_output_dir
+    from tools.bench import PARTS, README_PATH, default_output_dir
     from tools.bench import run as run_benchmarks
 
     mode = "smoke" if smoke else "quick" if quick else "full"
-    results = run_benchmarks(mode, readme=README_PATH if mode == "full" else None, console=cli.console())
+    parts = list(only or ())
+    unknown = [part for part in parts if part not in PARTS]
+    if unknown:
+        raise ScfError(f"--only {unknown[0]}: the parts of the benchmark are {', '.join(PARTS)}")
+    readme = README_PATH if mode == "full" and not parts else None
+    results = run_benchmarks(mode, readme=readme, console=cli.console(), only=parts)
     console = cli.console()
     for verdict in results["verdicts"]:
         console.print(f"{'met   ' if verdict['met'] else 'MISSED'}  {verdict['target']}: {verdict['measured']}")
-    console.print(f"results in {default_output_dir(mode)} (REPORT.md, results.json); {results['duration_s']:.0f} s")
+    folder = default_output_dir(mode, parts)
+    console.print(f"results in {folder} (REPORT.md, results.json); {results['duration_s']:.0f} s")
     if results["errors"]:
         raise ScfError("benchmark sections failed: " + ", ".join(e["section"] for e in results["errors"]))
 

@@ -50,7 +50,7 @@ def test_results_json_has_every_figure(quick: tuple[Path, dict[str, Any]]) -> No
     results = json.loads((folder / "results.json").read_text())
     for key in ("date", "machine", "versions", "targets", "verdicts", "gas", "throughput", "reads"):
         assert key in results
-    for key in ("provenance", "indexer", "settlement", "duration_s"):
+    for key in ("provenance", "indexer", "settlement", "replicas", "duration_s"):
         assert key in results
     assert {"cpu_count", "cpu_model", "memory_bytes"} <= results["machine"].keys()
     for package in ("solc", "anvil", "python", "web3", "fastapi", "uvicorn", "eth-account", "coincurve"):
@@ -94,9 +94,28 @@ def test_results_json_has_every_figure(quick: tuple[Path, dict[str, Any]]) -> No
     assert settlement["certificates"] == PROFILES["quick"].settlement_certificates
     assert {"transactions", "gas_total", "gas_per_certificate", "seconds"} <= settlement.keys()
 
+    replicas = results["replicas"]
+    levels_measured = list(PROFILES["quick"].concurrency)
+    assert [level["concurrency"] for level in replicas["raw"]] == levels_measured
+    expected = [("sqlite", 1)]
+    if not replicas["postgres"].get("skipped"):  # PostgreSQL is not on every machine; SQLite always is
+        expected += [("postgres", n) for n in PROFILES["quick"].replicas]
+    assert [(c["database"], c["processes"]) for c in replicas["configurations"]] == expected
+    for configuration in replicas["configurations"]:
+        assert [level["concurrency"] for level in configuration["levels"]] == levels_measured
+        for level in configuration["levels"]:
+            assert level["median"]["errors"] == 0, level["runs"][0]["first_error"]
+            assert {"ops_per_s", *LATENCY_KEYS, "gateway_cores", "chain_cores", "machine_busy"} <= level[
+                "median"
+            ].keys()
+        assert configuration["limit"]["kind"] in ("cores", "chain", "neither")
+    assert {"configuration", "ops_per_s", "raw_ops_per_s", "ratio", "p99_ms_at_8"} <= replicas["best"].keys()
+
     targets = {verdict["target"] for verdict in results["verdicts"]}
     assert "gateway p99 latency at 8 clients" in targets
     assert any(target.startswith("gateway write rate") for target in targets)
+    assert any(target.startswith("replicas: gateway write rate") for target in targets)
+    assert "replicas: p99 latency at 8 clients, best configuration" in targets
 
 
 def test_report_embeds_its_plots(quick: tuple[Path, dict[str, Any]]) -> None:
@@ -104,9 +123,10 @@ def test_report_embeds_its_plots(quick: tuple[Path, dict[str, Any]]) -> None:
     report = (folder / "REPORT.md").read_text()
     for heading in ("## Targets", "## 1. Gas", "## 2. Gateway", "## 3. Reads", "## 4. Provenance"):
         assert heading in report
-    for heading in ("## 5. Indexer", "## 6. Settlement", "## Machine and versions", "## Reproduce"):
+    for heading in ("## 5. Indexer", "## 6. Settlement", "## 7. Gateway replicas", "## Machine and versions"):
         assert heading in report
-    for plot in ("gas.png", "throughput.png", "latency.png", "reads.png", "provenance.png"):
+    assert "## Reproduce" in report
+    for plot in ("gas.png", "throughput.png", "latency.png", "reads.png", "provenance.png", "replicas.png"):
         assert f"]({plot})" in report
         assert (folder / plot).stat().st_size > 0
 

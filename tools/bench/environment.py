@@ -2,23 +2,28 @@
 
 Everything lives in a temporary data folder on free ports, so a benchmark never
 touches the chain of `make run` whatever SCF_* variables say. The gateway is the real
-service, started as production starts it (``uvicorn --factory api.main:app_factory``),
-with the rate limit raised out of the way.
+service, started as production starts it (``uvicorn --factory api.main:app_factory``, or
+``scf serve --workers N`` for replicas), with the rate limit raised out of the way. Its
+databases are the SQLite files of the data folder, or a PostgreSQL database the ledger is
+told to use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from eth_account.signers.local import LocalAccount
+from pydantic import SecretStr
 
 from scf_chain.chain.compiler import PROJECT_ROOT
 from scf_chain.chain.deploy import DESK_CONTRACT, LEDGER_CONTRACT, TOKEN_CONTRACT
@@ -27,6 +32,10 @@ from scf_chain.domain.types import MemberRole
 from scf_chain.runtime import Runtime, open_runtime
 from scf_chain.settings import Settings
 from tools.bench.chainops import Calls, LedgerWriter, Rpc, Signer, Tx, run_round
+from tools.bench.processes import children, command_line
+
+if TYPE_CHECKING:
+    from api.store import GatewayStore
 
 CREDIT_LIMIT_MINOR = 10**17  # far above anything the benchmark issues
 GATEWAY_START_TIMEOUT_S = 90.0
@@ -34,11 +43,13 @@ GATEWAY_START_TIMEOUT_S = 90.0
 
 @dataclass
 class Gateway:
-    """The gateway as a child process: ``python -m uvicorn --factory api.main:app_factory``."""
+    """The gateway as a child process: ``python -m uvicorn --factory api.main:app_factory`` for one process,
+    ``scf serve --workers N`` for N replicas (which needs ``SCF_DATABASE_URL`` in ``env``)."""
 
     data_dir: Path
     env: dict[str, str]
     port: int = field(default_factory=free_port)
+    workers: int = 1
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,32 +69,63 @@ class Gateway:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def worker_pids(self) -> list[int]:
+        """The processes that serve requests: the one process, or the replicas under their supervisor."""
+        if self.workers == 1:
+            return [self.pid]
+        return [pid for pid in children(self.pid) if "spawn_main" in command_line(pid)]
+
+    @property
+    def pids(self) -> list[int]:
+        """Every process of the gateway, its supervisor included."""
+        return [self.pid, *self.worker_pids] if self.workers > 1 else [self.pid]
+
+    def _command(self) -> list[str]:
+        if self.workers == 1:
+            command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:app_factory", "--host", "127.0.0.1"]
+            return [*command, "--port", str(self.port), "--log-level", "warning", "--no-access-log"]
+        return [str(Path(sys.executable).parent / "scf"), "serve", "--workers", str(self.workers), "--no-access-log"]
+
     def start(self) -> None:
-        command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:app_factory"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning", "--no-access-log"]
+        env = {**self.env, "SCF_API_HOST": "127.0.0.1", "SCF_API_PORT": str(self.port)}
+        logged = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=log)
+            self.process = subprocess.Popen(self._command(), cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + GATEWAY_START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 tail = self.log_path.read_text(errors="replace")[-1500:]
                 raise RuntimeError(f"the gateway exited at start-up; the end of its log:\n{tail}")
-            try:
-                if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
+            if self._every_worker_serves(logged):
+                try:
+                    if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                        return
+                except requests.RequestException:
+                    pass
             time.sleep(0.1)
         raise RuntimeError(f"the gateway did not become ready within {GATEWAY_START_TIMEOUT_S:.0f}s")
 
+    def _every_worker_serves(self, logged: int) -> bool:
+        """Replicas: their supervisor has said so in the log (one worker answering /readyz is not all of them)."""
+        if self.workers == 1:
+            return True
+        with self.log_path.open("rb") as log:
+            log.seek(logged)
+            return b"workers serving on" in log.read()
+
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
+            workers = self.worker_pids if self.workers > 1 else []
+            self.process.terminate()  # the supervisor stops its workers first
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+                for pid in workers:  # left behind by a supervisor that could not stop them
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
             self.process = None
 
 
@@ -108,6 +150,7 @@ class Ledger:
         self.desk_calls = Calls(deployment.settlement_desk, contracts[DESK_CONTRACT].abi)
         self.writer = LedgerWriter(self.signer, self.calls)
         self.gateway: Gateway | None = None
+        self.database_url: str | None = None  # None: the SQLite files of the data folder
         self._api = requests.Session()
 
     @property
@@ -168,14 +211,8 @@ class Ledger:
             self.gateway.stop()
         if not self.rpc.call("evm_revert", [snapshot]):
             raise RuntimeError(f"the chain could not be reverted to snapshot {snapshot}")
-        from api.settings import gateway_settings
-        from api.store import GatewayStore
-
-        store = GatewayStore(gateway_settings(self.settings).gateway_db_path)
-        try:
+        with self.gateway_store() as store:
             store.forget_sends_above(self.block_number())
-        finally:
-            store.close()
         if running:
             assert self.gateway is not None
             self.gateway.start()
@@ -190,7 +227,27 @@ class Ledger:
 
     # The gateway
 
-    def start_gateway(self) -> Gateway:
+    def use_database(self, url: str | None) -> None:
+        """The gateway's store and index in the PostgreSQL database at ``url`` from its next start; None: SQLite."""
+        if self.gateway is not None and self.gateway.running:
+            raise RuntimeError("the gateway must be stopped before it changes databases")
+        self.database_url = url
+
+    @contextlib.contextmanager
+    def gateway_store(self) -> Iterator[GatewayStore]:
+        """The store of the database the gateway uses, opened beside it."""
+        from api.settings import gateway_settings
+        from api.store import GatewayStore
+
+        database = SecretStr(self.database_url) if self.database_url else None
+        settings = gateway_settings(self.settings.model_copy(update={"database_url": database}))
+        store = GatewayStore(settings.gateway_database)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def start_gateway(self, *, workers: int = 1) -> Gateway:
         env = {key: value for key, value in os.environ.items() if not key.startswith("SCF_")}
         env.update(
             {
@@ -202,9 +259,16 @@ class Ledger:
                 "SCF_RECEIPT_TIMEOUT_S": "120",
             }
         )
-        self.gateway = Gateway(self.data_dir, env)
+        if self.database_url:
+            env["SCF_DATABASE_URL"] = self.database_url
+        self.gateway = Gateway(self.data_dir, env, workers=workers)
         self.gateway.start()
         return self.gateway
+
+    def stop_gateway(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
 
     @property
     def api_url(self) -> str:
@@ -212,14 +276,8 @@ class Ledger:
         return self.gateway.url
 
     def api_key(self, address: str) -> str:
-        from api.settings import gateway_settings
-        from api.store import GatewayStore
-
-        store = GatewayStore(gateway_settings(self.settings).gateway_db_path)
-        try:
+        with self.gateway_store() as store:
             return store.create_api_key(address)
-        finally:
-            store.close()
 
     def wait_indexed(self, block: int | None = None, timeout: float = 600.0) -> float:
         """Waits until the gateway's index has ``block`` (the head by default); returns the seconds waited."""
@@ -236,8 +294,6 @@ class Ledger:
 
     def stop(self) -> None:
         try:
-            if self.gateway is not None:
-                self.gateway.stop()
-                self.gateway = None
+            self.stop_gateway()
         finally:
             self.chain.stop()

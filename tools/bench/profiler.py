@@ -35,10 +35,10 @@ PHASES: tuple[tuple[str, str, str], ...] = (
     ("get_transaction_count", "web3/", "nonce (eth_getTransactionCount)"),
     ("build_transaction", "web3/", "building the transaction"),
     ("sign_transaction", "eth_account/", "signing"),
-    ("record", "api/store/journal.py", "journal: recording the signed transaction (SQLite)"),
+    ("record", "api/store/journal.py", "journal: recording the signed transaction (database)"),
     ("send_raw_transaction", "web3/", "broadcast (eth_sendRawTransaction)"),
     ("wait_for_transaction_receipt", "web3/", "waiting for the receipt (polled every 10 ms)"),
-    ("confirm", "api/store/journal.py", "journal: confirming (SQLite)"),
+    ("confirm", "api/store/journal.py", "journal: confirming (database)"),
     ("process_receipt", "web3/", "decoding the receipt's events"),
     ("wait_indexed", "api/gateway.py", "waiting for the index to reach the block"),
     ("certificate_out", "api/services/writes.py", "building the response"),
@@ -52,7 +52,10 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("JSON-RPC client: web3.py and its HTTP stack", _CLIENT),
     ("Ethereum encoding, hashing, signing", (*_ETHEREUM, "hexbytes", "coincurve", "cytoolz", "toolz")),
     ("HTTP server and validation: uvicorn, Starlette, FastAPI, pydantic", _SERVER),
-    ("the index (scf_chain.index), and SQL through SQLAlchemy (index and store)", ("scf_chain.index", "sqlalchemy")),
+    (
+        "the index (scf_chain.index), and SQL through SQLAlchemy (index and store)",
+        ("scf_chain.index", "sqlalchemy", "psycopg", "psycopg_binary", "psycopg_pool"),
+    ),
 )
 LOCK_WAIT = ("send", "scf_chain/chain/transactions.py", "waiting for the member's signing lock")
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
@@ -204,16 +207,19 @@ def interpreter_breakdown(path: Path) -> dict[str, Any]:
     }
 
 
-def profile_gateway(prepare: Callable[[], int], run: Callable[[], dict[str, Any]], output_dir: Path) -> dict[str, Any]:
-    """Three profiled runs; writes ``profile.svg`` and the collapsed stacks into ``output_dir``; returns breakdowns.
+def profile_gateway(
+    prepare: Callable[[], int], run: Callable[[], dict[str, Any]], output_dir: Path, *, prefix: str = "profile"
+) -> dict[str, Any]:
+    """Three profiled runs; writes ``<prefix>.svg`` and the collapsed stacks (``<prefix>-wall.txt``,
+    ``<prefix>-gil.txt``) into ``output_dir``; returns breakdowns.
 
-    ``prepare`` readies the gateway for a run and returns its process id; ``run`` runs the load.
+    ``prepare`` readies the gateway for a run and returns the process id to profile; ``run`` runs the load.
     """
     recorded: list[dict[str, Any]] = []
     outputs = (
-        ("profile-wall.txt", "raw", True),
-        ("profile-gil.txt", "raw", False),
-        ("profile.svg", "flamegraph", False),
+        (f"{prefix}-wall.txt", "raw", True),
+        (f"{prefix}-gil.txt", "raw", False),
+        (f"{prefix}.svg", "flamegraph", False),
     )
     for name, fmt, idle in outputs:
         recording = Recording(prepare(), output_dir / name, fmt=fmt, idle=idle, gil=not idle)
@@ -226,8 +232,8 @@ def profile_gateway(prepare: Callable[[], int], run: Callable[[], dict[str, Any]
         "tool": "py-spy",
         "concurrency": recorded[0]["concurrency"],
         "runs": [{key: r[key] for key in ("ops_per_s", "p50_ms", "p99_ms", "requests")} for r in recorded],
-        "wall": wall_breakdown(output_dir / "profile-wall.txt"),
-        "interpreter": interpreter_breakdown(output_dir / "profile-gil.txt"),
-        "flamegraph": "profile.svg",
-        "stacks": ["profile-wall.txt", "profile-gil.txt"],
+        "wall": wall_breakdown(output_dir / f"{prefix}-wall.txt"),
+        "interpreter": interpreter_breakdown(output_dir / f"{prefix}-gil.txt"),
+        "flamegraph": f"{prefix}.svg",
+        "stacks": [f"{prefix}-wall.txt", f"{prefix}-gil.txt"],
     }

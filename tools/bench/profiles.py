@@ -33,6 +33,12 @@ class Profile:
     indexer_repeats: int
     # py-spy profile of the gateway under load.
     profile: bool
+    # Replicas: gateway processes sharing PostgreSQL (beside one on SQLite), runs of each configuration at
+    # each concurrency level, and how often the chain is reverted: each "run", each "level", or once per
+    # "configuration" (every level on one chain, and one start of the gateway: starting replicas is slow).
+    replicas: tuple[int, ...] = (1, 2, 4)
+    replica_repeats: int = 3
+    replica_isolate: str = "run"
     # Seconds any one latency sampling may take, whatever the request count says.
     sample_budget_s: float = 20.0
 
@@ -81,6 +87,9 @@ QUICK = Profile(
     indexer_repeats=1,
     profile=False,
     sample_budget_s=4.0,
+    replicas=(1, 2),
+    replica_repeats=1,
+    replica_isolate="configuration",
 )
 
 SMOKE = Profile(
@@ -103,6 +112,9 @@ SMOKE = Profile(
     indexer_repeats=1,
     profile=False,
     sample_budget_s=2.0,
+    replicas=(1,),
+    replica_repeats=1,
+    replica_isolate="configuration",
 )
 
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}

@@ -8,6 +8,7 @@ from typing import Any
 
 from tools.bench.report.plots import PLOTS
 from tools.bench.report.read_sections import indexer_section, provenance_section, reads_section
+from tools.bench.report.replica_sections import replicas_section
 from tools.bench.report.text import (
     NOISY_SPREAD,
     READ_ENDPOINTS,
@@ -21,6 +22,7 @@ from tools.bench.report.text import (
 from tools.bench.report.write_sections import (
     bottleneck_summary,
     gas_section,
+    profile_bottleneck,
     profile_section,
     settlement_section,
     throughput_section,
@@ -54,17 +56,28 @@ def render(results: dict[str, Any], plots: Sequence[str]) -> str:
         bottleneck = bottleneck_summary(results)
         if bottleneck and any(v["target"].startswith("gateway") for v in missed):
             lines += ["", f"Profile of the gateway: {bottleneck} Details under *Gateway profile*."]
+        replicas_profile = results.get("replicas", {}).get("profile")
+        bottleneck = profile_bottleneck(replicas_profile)
+        if bottleneck and replicas_profile and any(v["target"].startswith("replicas") for v in missed):
+            lines += [
+                "",
+                f"Profile of {replicas_profile['configuration']} (one worker): {bottleneck} Details under "
+                "*Replicas profile*.",
+            ]
     gas_body = gas_section(results) + (["", "![gas per operation](gas.png)"] if "gas.png" in plots else [])
     sections = (
-        ("1. Gas", gas_body),
-        ("2. Gateway write throughput and latency", throughput_section(results) + profile_section(results)),
-        ("3. Reads", reads_section(results)),
-        ("4. Provenance", provenance_section(results)),
-        ("5. Indexer catch-up", indexer_section(results)),
-        ("6. Settlement at scale", settlement_section(results)),
+        ("main", "1. Gas", gas_body),
+        ("main", "2. Gateway write throughput and latency", throughput_section(results) + profile_section(results)),
+        ("reads", "3. Reads", reads_section(results)),
+        ("main", "4. Provenance", provenance_section(results)),
+        ("main", "5. Indexer catch-up", indexer_section(results)),
+        ("main", "6. Settlement at scale", settlement_section(results)),
+        ("replicas", "7. Gateway replicas on PostgreSQL", replicas_section(results)),
     )
-    for title, body in sections:
-        lines += ["", f"## {title}", "", *body]
+    only = results.get("only") or []
+    for part, title, body in sections:
+        if not only or part in only:  # a run of some parts reports those
+            lines += ["", f"## {title}", "", *body]
     versions = results["versions"]
     lines += ["", "## Machine and versions", ""]
     m = results["machine"]
@@ -90,6 +103,7 @@ def render(results: dict[str, Any], plots: Sequence[str]) -> str:
         "make bench          # the full run: bench/results.json, bench/REPORT.md, bench/*.png, README section",
         "make bench QUICK=1  # a small run in under a minute, into bench/quick/",
         "scf bench --quick   # the same from the command line",
+        "scf bench --only replicas  # one part (main, reads or replicas), into bench/full-only-replicas/",
         "```",
         "",
     ]

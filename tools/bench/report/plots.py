@@ -7,7 +7,7 @@ from typing import Any
 
 from tools.bench.report.text import READ_ENDPOINTS
 
-PLOTS = ("gas.png", "throughput.png", "latency.png", "reads.png", "provenance.png")
+PLOTS = ("gas.png", "throughput.png", "latency.png", "reads.png", "provenance.png", "replicas.png")
 
 
 def draw(results: dict[str, Any], output_dir: Path) -> list[str]:
@@ -88,6 +88,42 @@ def draw(results: dict[str, Any], output_dir: Path) -> list[str]:
         axes.set_title("Write latency (transfer-part), median of repeats")
         axes.legend()
         save(figure, "latency.png")
+
+    replicas = results.get("replicas")
+    if replicas:
+        figure, (rates, latencies) = plt.subplots(1, 2, figsize=(11, 4))
+        xs = [level["concurrency"] for level in replicas["raw"]]
+        rates.plot(xs, [level["median"]["ops_per_s"] for level in replicas["raw"]], "o--", color="#999999", label="raw")
+        for n, configuration in enumerate(replicas["configurations"]):
+            levels = configuration["levels"]
+            xs = [level["concurrency"] for level in levels]
+            rates.plot(
+                xs,
+                [level["median"]["ops_per_s"] for level in levels],
+                "o-",
+                color=f"C{n}",
+                label=configuration["label"],
+            )
+            latencies.plot(
+                xs, [level["median"]["p99_ms"] for level in levels], "^-", color=f"C{n}", label=configuration["label"]
+            )
+        latencies.axhline(
+            results["targets"]["replicas_p99_ms_at_8_clients"], color="#c0392b", linestyle=":", label="p99 target at 8"
+        )
+        for axes in (rates, latencies):
+            axes.set_xscale("log", base=2)
+            axes.set_xticks(xs)
+            axes.set_xticklabels([str(x) for x in xs])
+            axes.set_xlabel("concurrent clients")
+            axes.legend(fontsize=8)
+        rates.set_ylim(bottom=0)
+        rates.set_ylabel("transfer-part per second")
+        rates.set_title("Rate through each configuration")
+        latencies.set_yscale("log")
+        _plain_log_ticks(latencies, x=False)
+        latencies.set_ylabel("p99 latency, ms (log scale)")
+        latencies.set_title("p99 latency")
+        save(figure, "replicas.png")
 
     reads = results.get("reads")
     if reads and reads["sizes"]:

@@ -40,6 +40,17 @@ def readme_section(results: dict[str, Any], output_dir: Path, readme: Path) -> s
             f"Gateway writes (transfer-part): {levels}; the raw chain's best {t['best']['raw_ops_per_s']:.1f} ops/s "
             f"({t['best']['raw_mode']})."
         )
+    r = results.get("replicas")
+    if r:
+        best = r["best"]
+        shown = "; ".join(
+            f"{c['label']} {c['best']['ops_per_s']:.1f} req/s at {clients(c['best']['concurrency'])}"
+            for c in r["configurations"]
+        )
+        bullets.append(
+            f"Gateway replicas (transfer-part): {shown}; best {best['configuration']}, {best['ratio']:.0%} of the "
+            f"raw chain's {best['raw_ops_per_s']:.1f} req/s, p99 at 8 clients {ms(best['p99_ms_at_8'])} ms."
+        )
     bottleneck = bottleneck_summary(results, brief=True)
     if bottleneck:
         bullets.append(f"Gateway profile (py-spy): {bottleneck}")

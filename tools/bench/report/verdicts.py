@@ -56,7 +56,50 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "gateway p99 latency at 8 clients", f"≤ {p99_limit:.0f} ms", p99, f"{p99:.0f} ms", p99 <= p99_limit
                 )
             )
+    found += _replica_verdicts(results, targets)
     found += _read_verdicts(results, targets)
+    return found
+
+
+def _replica_verdicts(results: dict[str, Any], targets: dict[str, Any]) -> list[dict[str, Any]]:
+    """The best configuration of replicas against the raw chain and the latency target; growth with replicas."""
+    r = results.get("replicas")
+    if not r:
+        return []
+    best = r["best"]
+    limit = targets["replicas_vs_raw_ratio"]
+    measured = (
+        f"{best['ratio']:.0%}: {best['configuration']}, {best['ops_per_s']:.1f} req/s at "
+        f"{clients(best['concurrency'])}; raw {best['raw_ops_per_s']:.1f} req/s ({best['raw_mode']})"
+    )
+    found = [
+        _verdict(
+            "replicas: gateway write rate vs the raw chain's, best configuration",
+            f"≥ {limit:.0%}",
+            best["ratio"],
+            measured,
+            best["ratio"] >= limit,
+        )
+    ]
+    p99, p99_limit = best["p99_ms_at_8"], targets["replicas_p99_ms_at_8_clients"]
+    if p99 is not None:
+        label = "replicas: p99 latency at 8 clients, best configuration"
+        measured = f"{p99:.0f} ms ({best['configuration']})"
+        found.append(_verdict(label, f"≤ {p99_limit:.0f} ms", p99, measured, p99 <= p99_limit))
+    growth = r.get("growth")
+    if growth:
+        rates = " → ".join(f"{step['ops_per_s']:.1f}" for step in growth["rates"])
+        counts = "/".join(str(step["processes"]) for step in growth["rates"])
+        measured = f"{counts} processes: {rates} req/s; limit at {growth['rates'][-1]['processes']}: {growth['limit']}"
+        found.append(
+            _verdict(
+                "replicas: the rate grows with replicas until the chain or the cores are the limit",
+                "grows, or a limit",
+                growth["rates"][-1]["ops_per_s"],
+                measured,
+                growth["holds"],
+            )
+        )
     return found
 
 

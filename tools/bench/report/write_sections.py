@@ -106,22 +106,27 @@ def throughput_section(results: dict[str, Any]) -> list[str]:
 
 
 def profile_section(results: dict[str, Any]) -> list[str]:
-    p = results.get("profile")
+    return profile_lines(results.get("profile"), "Gateway profile", "the gateway process")
+
+
+def profile_lines(p: dict[str, Any] | None, heading: str, attached_to: str) -> list[str]:
+    """A py-spy profile's subsection: where a write's time goes, and what the interpreter runs."""
     if not p:
         return []
     if "skipped" in p:
-        return ["", "### Gateway profile", "", f"Not profiled: {p['skipped']}."]
+        return ["", f"### {heading}", "", f"Not profiled: {p['skipped']}."]
     rates = ", ".join(f"{run['ops_per_s']:.1f}" for run in p["runs"])
+    flamegraph = p.get("flamegraph", "profile.svg")
     lines = [
         "",
-        "### Gateway profile (py-spy)",
+        f"### {heading} (py-spy)",
         "",
-        f"Three extra runs at {clients(p['concurrency'])} with py-spy attached to the gateway process "
+        f"Three extra runs at {clients(p['concurrency'])} with py-spy attached to {attached_to} "
         f"(rates under the profiler: {rates} ops/s; not counted above). Flame graph of the interpreter "
-        "(GIL holder): [profile.svg](profile.svg).",
+        f"(GIL holder): [{flamegraph}]({flamegraph}).",
         "",
     ]
-    bottleneck = bottleneck_summary(results)
+    bottleneck = profile_bottleneck(p)
     if bottleneck:
         lines += [f"**Bottleneck.** {bottleneck}", ""]
     wall = p["wall"]
@@ -163,7 +168,11 @@ def profile_section(results: dict[str, Any]) -> list[str]:
 
 def bottleneck_summary(results: dict[str, Any], *, brief: bool = False) -> str | None:
     """One paragraph naming the bottleneck, from the profile's own figures (``brief``: the first two sentences)."""
-    p = results.get("profile")
+    return profile_bottleneck(results.get("profile"), brief=brief)
+
+
+def profile_bottleneck(p: dict[str, Any] | None, *, brief: bool = False) -> str | None:
+    """:func:`bottleneck_summary` of one profile."""
     if not p or "skipped" in p:
         return None
     parts = []
