@@ -21,7 +21,9 @@ from tests.api.conftest import PROJECT_ROOT
 README = PROJECT_ROOT / "README.md"
 README_GATEWAY = "http://127.0.0.1:8000"
 SHELL_BLOCK = re.compile(r"^```(?:sh|bash|shell|console)\n(.*?)^```", re.M | re.S)
-ASSIGNMENT = re.compile(r"^([A-Z_][A-Z0-9_]*)=")
+# A line that only assigns (`KEY=scf_...  # ...`) asks the reader to set a variable; `NAME=value command`
+# sets it for that command only, and asks nothing.
+ASSIGNMENT = re.compile(r"^([A-Z_][A-Z0-9_]*)=\S*\s*(?:#.*)?$")
 STATUS_MARK = "README-EXAMPLE-STATUS:"
 BASH = shutil.which("bash") or "/bin/bash"
 
@@ -101,3 +103,8 @@ def test_shell_blocks_are_read_command_by_command(tmp_path, line, expected):
     readme = tmp_path / "README.md"
     readme.write_text(f"text\n\n```sh\n{line}\n```\n\n```python\ncurl = 1\n```\n")
     assert shell_commands(readme) == expected
+
+
+def test_only_a_line_that_only_assigns_asks_the_reader_for_a_variable():
+    commands = ["KEY=scf_...   # a key", "CERT=7", "SCF_DATABASE_URL=postgresql+psycopg://x/scf scf serve --workers 4"]
+    assert placeholders(commands) == {"KEY", "CERT"}
