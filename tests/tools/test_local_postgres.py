@@ -1,21 +1,30 @@
-"""LocalPostgres: a real PostgreSQL cluster made, started, asked, stopped and started again in a folder."""
+"""LocalPostgres: a real PostgreSQL cluster made, started, asked, stopped and started again in a folder; and
+`scf run --database postgres`, which keeps the gateway in such a server in the data folder."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import shutil
+import signal
 import stat
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
+from scf_chain.chain.local import free_port
 from scf_chain.settings import make_data_dir_private
 from tools.postgres import LocalPostgres, PostgresError, postgres_bin_dir
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 try:
     postgres_bin_dir()
@@ -131,3 +140,46 @@ def test_as_root_the_server_passes_through_the_private_data_folder_and_nothing_e
     assert (stat.S_IMODE(data.stat().st_mode), data.stat().st_gid) == (0o710, pwd.getpwnam("postgres").pw_gid)
     assert stat.S_IMODE((data / "keys").stat().st_mode) == 0o700
     assert stat.S_IMODE((data / "keys" / "operator.json").stat().st_mode) == 0o600
+
+
+def _serve_once(command: list[str], env: dict[str, str], log: Path) -> LocalPostgres:
+    """Runs ``scf run`` until its gateway is ready, checks its data folder's server, then stops it with SIGTERM."""
+    base_url = f"http://127.0.0.1:{env['SCF_API_PORT']}"
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 120
+        while not _ready(base_url):
+            assert process.poll() is None, f"scf run exited; see {log}"
+            assert time.monotonic() < deadline, f"scf run did not become ready; see {log}"
+            time.sleep(0.2)
+        server = LocalPostgres(Path(env["SCF_DATA_DIR"]) / "postgres")
+        assert server.running
+        # The operator's API key, made by the first run and kept in the data folder's server.
+        assert query(server.url("scf"), "SELECT count(*) FROM api_keys") == [(1,)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    return server
+
+
+def _ready(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_scf_run_on_postgres_keeps_the_gateway_in_the_data_folders_own_server_across_runs(folder: Path) -> None:
+    folder.chmod(0o755)  # as a checkout is: the data folder is the private one
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SCF_")}
+    env |= {"SCF_DATA_DIR": str(folder / "data"), "SCF_DEV_MODE": "true"}
+    env |= {"SCF_CHAIN_PORT": str(free_port()), "SCF_API_PORT": str(free_port())}
+    command = [sys.executable, "-m", "scf_chain.cli.main", "run", "--no-seed", "--database", "postgres"]
+    log = folder / "run.log"
+    for _ in range(2):
+        server = _serve_once(command, env, log)
+        assert not server.running  # this run started it, and stopped it on the way out
+    said = log.read_text()
+    assert said.count("PostgreSQL started on 127.0.0.1") == 2 and said.count("PostgreSQL stopped") == 2
+    assert "reusing the ledger" in said and "has a key" in said  # the second run found the first one's data
