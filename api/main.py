@@ -26,6 +26,7 @@ from api.routes import (
     members,
     operations,
     provenance,
+    risk,
     settlement,
 )
 from api.services import overdue, recovery, rollback
@@ -117,7 +118,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return await call_next(request)
 
     install_problem_handlers(app)
-    routers = (health, members, credit_lines, certificates, balances, financing, settlement, operations, explorer)
+    routers = (
+        health,
+        members,
+        credit_lines,
+        certificates,
+        balances,
+        financing,
+        settlement,
+        risk,
+        operations,
+        explorer,
+    )
     for module in (*routers, provenance, documents, audit, docs):
         app.include_router(module.router)
     install_openapi(app, (module.router for module in (*routers, provenance, documents, audit)))

@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from scf_chain.domain.money import to_day
 from scf_chain.domain.types import CertificateStatus, Role
 from scf_chain.index.records import (
+    LEDGER,
     POSITION_SHIFT,
     BlockRef,
     CertificateRecord,
@@ -352,3 +353,49 @@ class Snapshot:
         }
         dumped["indexed_block"] = self.indexed_block()
         return dumped
+
+    # Risk: what an obligor owes and to whom, and the events a breach opened with
+
+    def obligor_certificates(self, obligor: str) -> list[CertificateRecord]:
+        """Every certificate ``obligor`` owes or owed, of any status, in id order (on the obligor index)."""
+        checksummed = _address_or_none(obligor)
+        if checksummed is None:
+            return []
+        return [certificate_of(row) for row in self._db.execute(_OF_OBLIGOR, {"obligor": checksummed})]
+
+    def held_certificates(self, address: str) -> list[CertificateRecord]:
+        """The certificates ``address`` holds now, in id order (on the holder index)."""
+        checksummed = _address_or_none(address)
+        if checksummed is None:
+            return []
+        return [certificate_of(row) for row in self._db.execute(_HELD_NOW, {"holder": checksummed})]
+
+    def obligors_held(self, address: str) -> set[str]:
+        """The obligors of every certificate ``address`` holds or ever held (one range scan of its holdings)."""
+        checksummed = _address_or_none(address)
+        if checksummed is None:
+            return set()
+        return set(self._db.execute(_OBLIGORS_HELD, {"address": checksummed}).scalars())
+
+    def ledger_events_named(self, names: Collection[str]) -> list[EventRecord]:
+        """The ledger's events with one of ``names``, in chain order.
+
+        The events table has no index by name, so this reads it whole: the risk signals call it once a
+        request, for the few kinds of event (credit limits, issues and releases, overdue marks, freezes)
+        that say when a breach opened.
+        """
+        if not names:
+            return []
+        query = _EVENTS.where(events.c.contract == LEDGER, events.c.name.in_(sorted(names))).order_by(*_EVENT_ORDER)
+        return [_event(row) for row in self._db.execute(query)]
+
+
+# The risk queries' statements, built once.
+_OF_OBLIGOR = _CERTIFICATES.where(c.obligor == bindparam("obligor")).order_by(c.id)
+_HELD_NOW = _CERTIFICATES.where(c.holder == bindparam("holder")).order_by(c.id)
+_OBLIGORS_HELD = (
+    select(c.obligor)
+    .select_from(holdings.join(certificates, c.id == holdings.c.certificate_id))
+    .where(holdings.c.address == bindparam("address"))
+    .distinct()
+)
